@@ -1,0 +1,41 @@
+#include "ir/op_kind.h"
+
+namespace qrt::ir {
+
+namespace {
+constexpr const char* kOpNames[] = {
+#define QRT_OP(e, name, attrs) name,
+#include "ir/ops.def"
+#undef QRT_OP
+};
+static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kNumOpKinds);
+}  // namespace
+
+const char* op_name(OpKind op) {
+  const auto i = static_cast<int>(op);
+  return i < kNumOpKinds ? kOpNames[i] : "invalid";
+}
+
+std::optional<OpKind> op_from_name(std::string_view name) {
+  for (int i = 0; i < kNumOpKinds; ++i)
+    if (name == kOpNames[i]) return static_cast<OpKind>(i);
+  return std::nullopt;
+}
+
+bool is_valid_op(uint16_t raw) { return raw < kNumOpKinds; }
+
+Attrs default_attrs(OpKind op) {
+  switch (op) {
+#define QRT_OP(e, name, attrs) \
+  case OpKind::k##e: return attrs{};
+#include "ir/ops.def"
+#undef QRT_OP
+  }
+  return NoAttrs{};
+}
+
+bool attrs_match_op(OpKind op, const Attrs& attrs) {
+  return default_attrs(op).index() == attrs.index();
+}
+
+}  // namespace qrt::ir

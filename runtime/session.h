@@ -1,0 +1,59 @@
+// Session: loads a verified graph onto a backend, plans its memory and runs it.
+//
+// Thread safety: a Session is used by one thread at a time. The Graph it runs is shared and never
+// modified, so any number of Sessions over one loaded model may run concurrently on different threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/kernel_registry.h"
+#include "runtime/tensor.h"
+
+namespace qrt::runtime {
+
+struct SessionOptions {
+  Device device = Device::kCpu;
+  // Strict: fail (naming the node) when a node has no kernel on `device`, instead of falling back.
+  bool strict = false;
+};
+
+struct NamedTensor {
+  std::string name;
+  ConstTensorView tensor;
+};
+
+class Session {
+ public:
+  // Verifies the graph, picks a kernel per node from `registry`, infers shapes from the graph's
+  // declared input shapes (dynamic dims are fixed at the first run) and prepares. The registry must
+  // outlive the call only; the graph is shared.
+  static Result<std::unique_ptr<Session>> create(std::shared_ptr<const ir::Graph> graph,
+                                                 const KernelRegistry& registry,
+                                                 SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs the graph. Inputs are matched by name; every graph input must be given, f32, with a shape
+  // that matches the declared one (dynamic dims free). New input shapes re-plan (allocation happens
+  // then, never on a repeated run with the same shapes). Returns the outputs in graph output order.
+  Result<std::vector<Tensor>> run(const std::vector<NamedTensor>& inputs);
+
+  const ir::Graph& graph() const;
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> output_names() const;
+  // Bytes of the activation arena for the current shapes (the memory planner's peak).
+  std::size_t arena_bytes() const;
+  // Kernel chosen for each node, in execution order ("fc1: cpu.reference.linear").
+  std::vector<std::string> kernel_names() const;
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qrt::runtime
