@@ -23,10 +23,20 @@ struct OpSchema {
   int min_inputs;
   int max_inputs;  // -1: variadic (Concat); LSTM checks its own count from num_layers
   int num_outputs;
-  InferFn infer;   // also validates attributes
+  InferFn infer;  // also validates attributes
 };
 
+// The schema of `op`; an out-of-range op gets a schema whose infer function fails.
 const OpSchema& op_schema(OpKind op);
+
+// Checks what can be checked without input types: the op is known, the attributes hold the type
+// ops.def names, the input/output counts match the schema (LSTM: hidden_size, num_layers >= 1 and
+// exactly 3 + 4·num_layers inputs).
+Status check_node_signature(const Node& node);
+
+// check_node_signature, then that `in` has one entry per input and that input dims are
+// >= kDynamicDim, then runs the op's infer function and checks it returned one type per output.
+Result<std::vector<TensorType>> infer_node(const Node& node, const InferInputs& in);
 
 // "node 'fc1' (Linear): " — the prefix every per-op message starts with.
 std::string node_label(const Node& node);
