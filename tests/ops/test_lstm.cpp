@@ -1,0 +1,202 @@
+// LSTM (PyTorch nn.LSTM, batch_first, gates i, f, g, o) against hand values and a float64
+// reference.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "tests/ops/op_harness.h"
+#include "tests/support/random.h"
+
+namespace qrt::testing {
+namespace {
+
+// |h| < 1 and the gate pre-activations are sums of at most ~40 products of magnitude < 1, so float
+// rounding puts ~1e-6 on each gate; σ and tanh have slope <= 1 and the sequences here are short, so
+// the outputs stay within a few 1e-6 of the float64 reference. 2e-5 leaves a 5-10x margin.
+constexpr float kLstmTol = 2e-5f;
+
+struct LayerWeights {
+  HostTensor w_ih, w_hh;
+  std::optional<HostTensor> b_ih, b_hh;
+};
+
+struct LstmProblem {
+  int64_t B, T, C, H;
+  HostTensor x;
+  std::optional<HostTensor> h0, c0;
+  std::vector<LayerWeights> layers;
+};
+
+OpCase lstm_case(const LstmProblem& p) {
+  const auto L = static_cast<int64_t>(p.layers.size());
+  OpCase c{ir::OpKind::kLSTM, ir::LstmAttrs{p.H, L}, {p.x, p.h0, p.c0}, {}};
+  for (const LayerWeights& lw : p.layers) {
+    c.inputs.push_back(lw.w_ih);
+    c.inputs.push_back(lw.w_hh);
+    c.inputs.push_back(lw.b_ih);
+    c.inputs.push_back(lw.b_hh);
+  }
+  c.output_shapes = {{p.B, p.T, p.H}, {L, p.B, p.H}, {L, p.B, p.H}};
+  return c;
+}
+
+double sigmoid_ref(double v) {
+  return 1.0 / (1.0 + std::exp(-v));
+}
+
+// Straightforward float64 LSTM: y, h_n, c_n.
+std::vector<std::vector<double>> lstm_reference(const LstmProblem& p) {
+  const int64_t B = p.B, T = p.T, H = p.H, L = static_cast<int64_t>(p.layers.size());
+  std::vector<double> seq(p.x.data.begin(), p.x.data.end());  // [B, T, In]
+  int64_t in = p.C;
+  std::vector<double> h_n(L * B * H), c_n(L * B * H);
+  for (int64_t l = 0; l < L; ++l) {
+    const LayerWeights& lw = p.layers[l];
+    std::vector<double> out(B * T * H);
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<double> h(H), c(H);
+      for (int64_t j = 0; j < H; ++j) {
+        h[j] = p.h0 ? p.h0->data[(l * B + b) * H + j] : 0.0;
+        c[j] = p.c0 ? p.c0->data[(l * B + b) * H + j] : 0.0;
+      }
+      for (int64_t t = 0; t < T; ++t) {
+        std::vector<double> gate(4 * H);
+        for (int64_t r = 0; r < 4 * H; ++r) {
+          double s = (lw.b_ih ? lw.b_ih->data[r] : 0.0) + (lw.b_hh ? lw.b_hh->data[r] : 0.0);
+          for (int64_t k = 0; k < in; ++k)
+            s += double(lw.w_ih.data[r * in + k]) * seq[(b * T + t) * in + k];
+          for (int64_t k = 0; k < H; ++k) s += double(lw.w_hh.data[r * H + k]) * h[k];
+          gate[r] = s;
+        }
+        for (int64_t j = 0; j < H; ++j) {
+          const double i = sigmoid_ref(gate[j]), f = sigmoid_ref(gate[H + j]);
+          const double g = std::tanh(gate[2 * H + j]), o = sigmoid_ref(gate[3 * H + j]);
+          c[j] = f * c[j] + i * g;
+          h[j] = o * std::tanh(c[j]);
+          out[(b * T + t) * H + j] = h[j];
+        }
+      }
+      for (int64_t j = 0; j < H; ++j) {
+        h_n[(l * B + b) * H + j] = h[j];
+        c_n[(l * B + b) * H + j] = c[j];
+      }
+    }
+    seq = out;
+    in = H;
+  }
+  return {seq, h_n, c_n};
+}
+
+void check_against_reference(const LstmProblem& p) {
+  auto got = run_cpu_op(lstm_case(p));
+  REQUIRE_MESSAGE(got.is_ok(), got.status().to_string());
+  const auto ref = lstm_reference(p);
+  const char* names[] = {"y", "h_n", "c_n"};
+  for (int o = 0; o < 3; ++o) {
+    REQUIRE((*got)[o].size() == ref[o].size());
+    double max_err = 0.0;
+    for (std::size_t i = 0; i < ref[o].size(); ++i)
+      max_err = std::fmax(max_err, std::fabs((*got)[o][i] - ref[o][i]));
+    for (float v : (*got)[o]) REQUIRE(std::isfinite(v));  // fmax above would skip a NaN
+    INFO("output " << names[o] << " max error " << max_err);
+    CHECK(max_err <= kLstmTol);
+  }
+}
+
+TEST_CASE("LSTM: hand-computed single unit, zero recurrent weights") {
+  // H = 1, W_ih = [0, 0, 1, 0] (only g sees x), W_hh = 0, no biases, no h0/c0:
+  // i = f = o = σ(0) = 1/2, g_t = tanh(x_t);  c_t = c_{t-1}/2 + tanh(x_t)/2,  h_t = tanh(c_t)/2.
+  LstmProblem p{1,
+                2,
+                1,
+                1,
+                HostTensor{{1, 2, 1}, {1.0f, 2.0f}},
+                std::nullopt,
+                std::nullopt,
+                {{HostTensor{{4, 1}, {0, 0, 1, 0}}, HostTensor{{4, 1}, {0, 0, 0, 0}}, {}, {}}}};
+  auto got = run_cpu_op(lstm_case(p));
+  REQUIRE(got.is_ok());
+  const double c1 = 0.5 * std::tanh(1.0);
+  const double c2 = 0.5 * c1 + 0.5 * std::tanh(2.0);
+  const double h1 = 0.5 * std::tanh(c1), h2 = 0.5 * std::tanh(c2);
+  CHECK((*got)[0][0] == doctest::Approx(h1).epsilon(1e-6));
+  CHECK((*got)[0][1] == doctest::Approx(h2).epsilon(1e-6));
+  CHECK((*got)[1][0] == doctest::Approx(h2).epsilon(1e-6));
+  CHECK((*got)[2][0] == doctest::Approx(c2).epsilon(1e-6));
+}
+
+TEST_CASE("LSTM: hand-computed single unit with h0, c0, recurrence and biases") {
+  // H = 1, W_ih = [0, 0, 1, 0], W_hh = [0, 0, 0.5, 0], b_ih = [0, 0, 0, 1], b_hh = [0, 0, 0, 1],
+  // h0 = 1, c0 = 2:  i = f = 1/2, o = σ(2),  g_t = tanh(x_t + h_{t-1}/2).
+  LstmProblem p{1,
+                2,
+                1,
+                1,
+                HostTensor{{1, 2, 1}, {0.5f, -1.0f}},
+                HostTensor{{1, 1, 1}, {1.0f}},
+                HostTensor{{1, 1, 1}, {2.0f}},
+                {{HostTensor{{4, 1}, {0, 0, 1, 0}}, HostTensor{{4, 1}, {0, 0, 0.5f, 0}},
+                  HostTensor{{4}, {0, 0, 0, 1}}, HostTensor{{4}, {0, 0, 0, 1}}}}};
+  auto got = run_cpu_op(lstm_case(p));
+  REQUIRE(got.is_ok());
+  const double o = 1.0 / (1.0 + std::exp(-2.0));
+  const double c1 = 0.5 * 2.0 + 0.5 * std::tanh(0.5 + 0.5 * 1.0);
+  const double h1 = o * std::tanh(c1);
+  const double c2 = 0.5 * c1 + 0.5 * std::tanh(-1.0 + 0.5 * h1);
+  const double h2 = o * std::tanh(c2);
+  CHECK((*got)[0][0] == doctest::Approx(h1).epsilon(1e-6));
+  CHECK((*got)[0][1] == doctest::Approx(h2).epsilon(1e-6));
+  CHECK((*got)[1][0] == doctest::Approx(h2).epsilon(1e-6));
+  CHECK((*got)[2][0] == doctest::Approx(c2).epsilon(1e-6));
+}
+
+TEST_CASE("LSTM: random problems against a float64 reference") {
+  struct Dims {
+    int64_t L, B, T, C, H;
+    bool initial_state, biases;
+  };
+  const Dims cases[] = {{1, 1, 1, 1, 1, false, false},  {1, 1, 5, 3, 4, true, true},
+                        {2, 3, 7, 5, 6, true, true},    {3, 7, 4, 2, 3, false, false},
+                        {2, 1, 1, 11, 13, true, false}, {3, 5, 6, 4, 5, true, true},
+                        {1, 13, 3, 7, 2, false, true},  {2, 2, 9, 1, 17, false, true}};
+  uint64_t seed = 5000;
+  for (const Dims& d : cases) {
+    seed += 100;
+    INFO("seed " << seed << " L " << d.L << " B " << d.B << " T " << d.T << " C " << d.C << " H "
+                 << d.H << " initial state " << d.initial_state << " biases " << d.biases);
+    LstmProblem p{d.B, d.T, d.C, d.H, random_tensor({d.B, d.T, d.C}, seed), {}, {}, {}};
+    if (d.initial_state) {
+      p.h0 = random_tensor({d.L, d.B, d.H}, seed + 1);
+      p.c0 = random_tensor({d.L, d.B, d.H}, seed + 2, -2.0f, 2.0f);
+    }
+    for (int64_t l = 0; l < d.L; ++l) {
+      const uint64_t s = seed + 10 * (l + 1);
+      LayerWeights lw{random_tensor({4 * d.H, l == 0 ? d.C : d.H}, s, -0.5f, 0.5f),
+                      random_tensor({4 * d.H, d.H}, s + 1, -0.5f, 0.5f),
+                      {},
+                      {}};
+      // With biases, drop one of the two on odd layers so each absent/present mix is covered.
+      if (d.biases) {
+        lw.b_ih = random_tensor({4 * d.H}, s + 2);
+        if (l % 2 == 0) lw.b_hh = random_tensor({4 * d.H}, s + 3);
+      }
+      p.layers.push_back(lw);
+    }
+    check_against_reference(p);
+  }
+}
+
+TEST_CASE("LSTM: prepare names the node and the bad weight") {
+  LstmProblem p{2, 3, 4, 5, random_tensor({2, 3, 4}, 1), {}, {}, {}};
+  p.layers.push_back({random_tensor({20, 4}, 2), random_tensor({20, 5}, 3), {}, {}});
+  p.layers.push_back({random_tensor({20, 5}, 4), random_tensor({20, 4}, 5), {}, {}});
+  OpCase c = lstm_case(p);
+  c.node_name = "encoder_lstm";
+  auto r = run_cpu_op(c);
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().message().find("encoder_lstm") != std::string::npos);
+  CHECK(r.status().message().find("w_hh of layer 1") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace qrt::testing
