@@ -17,8 +17,9 @@ struct MemoryPlan {
   std::size_t arena_bytes = 0;       // peak: the arena size the plan needs
 };
 
-// Places buffers so that two buffers whose lifetimes overlap never share bytes (greedy by size,
-// best fit, as TFLite's arena planner does).
+// Places buffers so that two buffers whose lifetimes overlap never share bytes: greedy by size
+// (largest first), each at the lowest aligned offset that fits, as TFLite Micro's greedy planner
+// does. Zero-size buffers get offset 0 and occupy nothing.
 MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, std::size_t alignment = 64);
 
 }  // namespace qrt::runtime
