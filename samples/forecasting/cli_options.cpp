@@ -1,0 +1,74 @@
+#include "samples/forecasting/cli_options.h"
+
+#include <charconv>
+
+namespace qrt::samples {
+namespace {
+
+Result<int64_t> parse_positive(const std::string& option, const std::string& text,
+                               bool allow_zero) {
+  int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() ||
+      value < (allow_zero ? 0 : 1)) {
+    return invalid_argument(option + " expects " +
+                            (allow_zero ? "an integer >= 0" : "a positive integer") + ", got '" +
+                            text + "'");
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string forecast_usage() {
+  return "usage: forecast --model M.qrt --data ETTh1.csv [--lookback 96] [--horizon 96]\n"
+         "                [--json OUT.json] [--plot OUT.svg] [--device cpu|cuda] [--batch 32]\n"
+         "                [--plot-window 0] [--latency-windows 50]\n"
+         "Runs the model on every ETTh1 test window (z-scored with train statistics, stride 1)\n"
+         "and reports MSE/MAE beside the repeat-last-value baseline, model size and latency.\n";
+}
+
+Result<ForecastOptions> parse_forecast_options(const std::vector<std::string>& args) {
+  ForecastOptions options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (flag == "--help" || flag == "-h") {
+      options.help = true;
+      return options;
+    }
+    if (flag.rfind("--", 0) != 0) return invalid_argument("unexpected argument '" + flag + "'");
+    if (i + 1 >= args.size()) return invalid_argument(flag + " needs a value");
+    const std::string& value = args[++i];
+    if (flag == "--model") {
+      options.model_path = value;
+    } else if (flag == "--data") {
+      options.data_path = value;
+    } else if (flag == "--json") {
+      options.json_path = value;
+    } else if (flag == "--plot") {
+      options.plot_path = value;
+    } else if (flag == "--device") {
+      if (value != "cpu" && value != "cuda") {
+        return invalid_argument("--device expects cpu or cuda, got '" + value + "'");
+      }
+      options.want_cuda = value == "cuda";
+    } else if (flag == "--lookback") {
+      QRT_ASSIGN_OR_RETURN(options.lookback, parse_positive(flag, value, false));
+    } else if (flag == "--horizon") {
+      QRT_ASSIGN_OR_RETURN(options.horizon, parse_positive(flag, value, false));
+    } else if (flag == "--batch") {
+      QRT_ASSIGN_OR_RETURN(options.batch, parse_positive(flag, value, false));
+    } else if (flag == "--plot-window") {
+      QRT_ASSIGN_OR_RETURN(options.plot_window, parse_positive(flag, value, true));
+    } else if (flag == "--latency-windows") {
+      QRT_ASSIGN_OR_RETURN(options.latency_windows, parse_positive(flag, value, false));
+    } else {
+      return invalid_argument("unknown option '" + flag + "'");
+    }
+  }
+  if (options.model_path.empty()) return invalid_argument("--model is required");
+  if (options.data_path.empty()) return invalid_argument("--data is required");
+  return options;
+}
+
+}  // namespace qrt::samples

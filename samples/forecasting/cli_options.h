@@ -1,0 +1,30 @@
+// Command-line options of the `forecast` program.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/status.h"
+
+namespace qrt::samples {
+
+struct ForecastOptions {
+  std::string model_path;
+  std::string data_path;
+  int64_t lookback = 96;
+  int64_t horizon = 96;
+  std::string json_path;  // empty: no JSON
+  std::string plot_path;  // empty: no SVG
+  bool want_cuda = false;
+  int64_t batch = 32;
+  int64_t plot_window = 0;       // test window drawn in the SVG
+  int64_t latency_windows = 50;  // batch-1 runs whose median is the latency
+  bool help = false;
+};
+
+std::string forecast_usage();
+// Parses argv[1..]; every rejection names the option at fault.
+Result<ForecastOptions> parse_forecast_options(const std::vector<std::string>& args);
+
+}  // namespace qrt::samples

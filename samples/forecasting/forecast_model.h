@@ -1,0 +1,47 @@
+// A forecasting model loaded from a .qrt file and bound to one runtime Session: checks that the
+// model's shapes fit the protocol (input [batch, L, 7] -> output [batch, H, 7]), runs windows in
+// batches and measures single-window latency.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "runtime/session.h"
+#include "samples/forecasting/ett_data.h"
+#include "samples/forecasting/metrics.h"
+
+namespace qrt::samples {
+
+class ForecastModel {
+ public:
+  // Loads `path`, checks it has one input and one output whose shapes match `lookback` and
+  // `horizon` (7 channels, dynamic or any batch dimension), and creates a CPU session.
+  static Result<ForecastModel> load(const std::string& path, int64_t lookback, int64_t horizon);
+
+  // MSE/MAE over every window of `series`, `batch` windows per run (the last run may be smaller).
+  Result<ErrorMetrics> evaluate(const WindowedSeries& series, int64_t batch);
+  // The [H, 7] forecast of window `index`.
+  Result<std::vector<float>> predict(const WindowedSeries& series, int64_t index);
+  // Median wall time (ms) of a batch-1 run over windows 0..count-1 after a short warm-up; includes
+  // copying the window into the input tensor, as a caller would.
+  Result<double> median_latency_ms(const WindowedSeries& series, int64_t count);
+
+  uint64_t file_bytes() const { return file_bytes_; }
+  const ir::Graph& graph() const { return *graph_; }
+
+ private:
+  // Runs windows [first, first + count) and returns the [count, H, 7] forecast tensor.
+  Result<runtime::Tensor> run_windows(const WindowedSeries& series, int64_t first, int64_t count);
+
+  std::shared_ptr<const ir::Graph> graph_;
+  std::unique_ptr<runtime::Session> session_;
+  std::string input_name_;
+  int64_t lookback_ = 0;
+  int64_t horizon_ = 0;
+  uint64_t file_bytes_ = 0;
+};
+
+}  // namespace qrt::samples

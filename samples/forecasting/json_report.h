@@ -1,0 +1,35 @@
+// The machine-readable result of a forecast run:
+//   {"dataset": "ETTh1", "horizon": 96, "lookback": 96, "test_windows": 2785,
+//    "repeat_baseline": {"mse": ..., "mae": ...},
+//    "results": [{"precision": "fp32", "mse": ..., "mae": ..., "model_bytes": ..., "latency_ms":
+//    ...}]}
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qrt::samples {
+
+struct PrecisionResult {
+  std::string precision;  // "fp32", later "int8-dynamic", ...
+  double mse = 0.0;
+  double mae = 0.0;
+  uint64_t model_bytes = 0;
+  double latency_ms = 0.0;  // batch 1, median
+};
+
+struct ForecastReport {
+  std::string dataset = "ETTh1";
+  int64_t horizon = 0;
+  int64_t lookback = 0;
+  int64_t test_windows = 0;
+  double repeat_mse = 0.0;
+  double repeat_mae = 0.0;
+  std::vector<PrecisionResult> results;
+};
+
+// Pretty-printed JSON; non-finite numbers become null (JSON has no NaN).
+std::string report_to_json(const ForecastReport& report);
+
+}  // namespace qrt::samples

@@ -1,0 +1,272 @@
+// Tests of the ETTh1 forecasting sample: CSV parsing, the protocol's statistics and window counts,
+// the repeat-last-value baseline, input rejection, the report writers and the committed model.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "samples/forecasting/ett_data.h"
+#include "samples/forecasting/forecast_model.h"
+#include "samples/forecasting/json_report.h"
+#include "samples/forecasting/metrics.h"
+#include "samples/forecasting/svg_plot.h"
+#include "tests/support/random.h"
+
+namespace qrt::samples {
+namespace {
+
+const std::string kSampleDir = QRT_FORECAST_SAMPLE_DIR;
+const std::string kCsvPath = kSampleDir + "/data/ETTh1.csv";
+const std::string kModelPath = kSampleDir + "/forecaster.qrt";
+
+// The data README's train-split table prints 6 decimals, so agreement is within half a unit of the
+// last printed digit (plus a hair for double rounding).
+constexpr double kPublishedStatTolerance = 5.1e-7;
+// Repeat baseline at L=H=96, every test window (2785, no drop_last), float32 z-scored values and
+// double sums: an independent NumPy computation gives MSE 1.294370595 and MAE 0.713181355. Only the
+// summation order differs, so 1e-7 is ample. (The published 1.295 / 0.713 use drop_last, which
+// gives 1.2946 / 0.7133.)
+constexpr double kRepeatMse = 1.294370595;
+constexpr double kRepeatMae = 0.713181355;
+constexpr double kRepeatTolerance = 1e-7;
+// Test MSE/MAE printed by train.py (PyTorch FP32, 2 threads) for the committed forecaster.qrt. The
+// runtime's float32 kernels sum in a different order than PyTorch's; averaged over 1.9M errors that
+// moves the metrics by ~1e-9 relative (observed), far inside the 1e-5 asked of the runtime.
+constexpr double kPytorchTestMse = 0.419668694;
+constexpr double kPytorchTestMae = 0.429225582;
+constexpr double kPytorchRelativeTolerance = 1e-5;
+constexpr double kTargetTestMse = 0.45;
+
+const EttTable& ett_table() {
+  static const Result<EttTable> table = load_ett_csv(kCsvPath);  // read once per test run
+  REQUIRE_MESSAGE(table.is_ok(), table.status().to_string());
+  return *table;
+}
+
+std::string small_csv(const std::vector<std::vector<double>>& rows) {
+  std::string text = std::string(kEttHeader) + "\n";
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    text += "2016-07-01 " + std::to_string(r) + ":00:00";
+    for (double v : rows[r]) {
+      char buffer[40];
+      std::snprintf(buffer, sizeof(buffer), ",%.17g", v);
+      text += buffer;
+    }
+    text += "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("ETTh1.csv parses to 17420 rows whose train statistics equal the published ones") {
+  const EttTable& table = ett_table();
+  CHECK(table.rows == 17420);
+  // First data row of the file, as printed in it.
+  CHECK(table.at(0, 0) == 5.827000141143799);
+  CHECK(table.at(0, kOtChannel) == 30.5310001373291);
+
+  auto stats = train_statistics(table);
+  REQUIRE(stats.is_ok());
+  const double published_mean[kEttChannels] = {7.937742, 2.021039, 5.079771, 0.746186,
+                                               2.781762, 0.788453, 17.128262};
+  const double published_std[kEttChannels] = {5.812749, 2.090105, 5.518794, 1.926379,
+                                              1.023523, 0.630237, 9.176491};
+  for (int c = 0; c < kEttChannels; ++c) {
+    INFO("column " << kEttChannelNames[c]);
+    CHECK(std::abs(stats->mean[c] - published_mean[c]) <= kPublishedStatTolerance);
+    CHECK(std::abs(stats->std[c] - published_std[c]) <= kPublishedStatTolerance);
+  }
+}
+
+TEST_CASE("random CSV values round-trip exactly and their statistics match a direct computation") {
+  const uint64_t seed = 20240611;
+  MESSAGE("seed " << seed);
+  const int64_t rows = 13;  // prime
+  const std::vector<float> noise = testing::random_floats(rows * kEttChannels, seed, -40.f, 40.f);
+  std::vector<std::vector<double>> values(rows, std::vector<double>(kEttChannels));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int c = 0; c < kEttChannels; ++c) values[r][c] = noise[r * kEttChannels + c];
+  }
+  auto table = parse_ett_csv(small_csv(values), "random.csv");
+  REQUIRE_MESSAGE(table.is_ok(), table.status().to_string());
+  REQUIRE(table->rows == rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int c = 0; c < kEttChannels; ++c) CHECK(table->at(r, c) == values[r][c]);
+  }
+  auto stats = train_statistics(*table, rows);
+  REQUIRE(stats.is_ok());
+  for (int c = 0; c < kEttChannels; ++c) {
+    // E[x²] - E[x]² in long double: a different formula from the two-pass one under test.
+    long double sum = 0, squares = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      sum += values[r][c];
+      squares += static_cast<long double>(values[r][c]) * values[r][c];
+    }
+    const long double mean = sum / rows;
+    const double std = static_cast<double>(std::sqrt(squares / rows - mean * mean));
+    CHECK(stats->std[c] > 1.0);  // the data really varies
+    CHECK(stats->mean[c] == doctest::Approx(static_cast<double>(mean)).epsilon(1e-12));
+    CHECK(stats->std[c] == doctest::Approx(std).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("every split has rows - L - H + 1 windows that start where the protocol says") {
+  const EttTable& table = ett_table();
+  auto stats = train_statistics(table);
+  REQUIRE(stats.is_ok());
+  struct Case {
+    EttSplit split;
+    int64_t lookback, horizon, windows, first_input_row;
+  };
+  const Case cases[] = {
+      {EttSplit::kTest, 96, 96, 2785, 11520 - 96},  {EttSplit::kVal, 96, 96, 2785, 8640 - 96},
+      {EttSplit::kTrain, 96, 96, 8449, 0},          {EttSplit::kTest, 336, 96, 2785, 11520 - 336},
+      {EttSplit::kTest, 96, 720, 2161, 11520 - 96}, {EttSplit::kTest, 1, 1, 2880, 11519},
+      {EttSplit::kTest, 97, 13, 2868, 11520 - 97},
+  };
+  for (const Case& c : cases) {
+    INFO(split_name(c.split) << " L=" << c.lookback << " H=" << c.horizon);
+    auto series = WindowedSeries::make(table, *stats, c.split, c.lookback, c.horizon);
+    REQUIRE_MESSAGE(series.is_ok(), series.status().to_string());
+    CHECK(series->window_count() == c.windows);
+    const int64_t last = series->window_count() - 1;
+    for (int ch = 0; ch < kEttChannels; ++ch) {
+      auto z = [&](int64_t row) {
+        return static_cast<float>((table.at(row, ch) - stats->mean[ch]) / stats->std[ch]);
+      };
+      CHECK(series->input(0)[ch] == z(c.first_input_row));
+      CHECK(series->target(0)[ch] == z(c.first_input_row + c.lookback));
+      // The last target row of the last window is the split's last row.
+      const int64_t split_end = c.split == EttSplit::kTrain ? 8640
+                                : c.split == EttSplit::kVal ? 11520
+                                                            : 14400;
+      CHECK(series->target(last)[(c.horizon - 1) * kEttChannels + ch] == z(split_end - 1));
+    }
+  }
+}
+
+TEST_CASE("the repeat-last-value baseline reproduces the independent computation") {
+  const EttTable& table = ett_table();
+  auto stats = train_statistics(table);
+  REQUIRE(stats.is_ok());
+  auto test = WindowedSeries::make(table, *stats, EttSplit::kTest, 96, 96);
+  REQUIRE(test.is_ok());
+  const ErrorMetrics repeat = repeat_last_value_metrics(*test);
+  MESSAGE("repeat baseline: MSE " << repeat.mse << " MAE " << repeat.mae);
+  CHECK(repeat.windows == 2785);
+  CHECK(std::abs(repeat.mse - kRepeatMse) <= kRepeatTolerance);
+  CHECK(std::abs(repeat.mae - kRepeatMae) <= kRepeatTolerance);
+}
+
+TEST_CASE("malformed or short data is rejected with a message naming the problem") {
+  const std::string header = std::string(kEttHeader) + "\n";
+  const std::string good_row = "2016-07-01 00:00:00,1,2,3,4,5,6,7\n";
+  struct Bad {
+    std::string text, expected_fragment;
+  };
+  const Bad cases[] = {
+      {"", "empty file"},
+      {header, "no data rows"},
+      {"date,A,B\n" + good_row, "header"},
+      {header + "2016-07-01 00:00:00,1,2,3,4,5,6\n", "8 comma-separated fields"},
+      {header + "2016-07-01 00:00:00,1,2,3,4,5,6,7,8\n", "8 comma-separated fields"},
+      {header + "2016-07-01 00:00:00,1,2,x3,4,5,6,7\n", "MUFL"},
+      {header + "2016-07-01 00:00:00,1,2,3,4,5,6,nan\n", "not a finite number"},
+      {header + "2016-07-01 00:00:00,1,2,3,,5,6,7\n", "MULL"},
+      {header + good_row + "\n" + good_row, "line 3: empty line"},
+      {header + ",1,2,3,4,5,6,7\n", "date"},
+      {std::string("\x89PNG\r\n\x1a\n", 8), "header is '?PNG'"},
+  };
+  for (const Bad& bad : cases) {
+    auto table = parse_ett_csv(bad.text, "bad.csv");
+    INFO("input: " << bad.text.substr(0, 60));
+    REQUIRE_FALSE(table.is_ok());
+    INFO("message: " << table.status().message());
+    CHECK(table.status().message().find(bad.expected_fragment) != std::string::npos);
+  }
+  CHECK_FALSE(load_ett_csv(kSampleDir + "/data/no_such_file.csv").is_ok());
+
+  // Parsable but too short for the protocol: 100 rows.
+  std::vector<std::vector<double>> rows(100, std::vector<double>(kEttChannels));
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    for (int c = 0; c < kEttChannels; ++c) rows[r][c] = static_cast<double>(r * 7 + c);
+  }
+  auto table = parse_ett_csv(small_csv(rows), "short.csv");
+  REQUIRE(table.is_ok());
+  const Status too_short = require_protocol_rows(*table, "short.csv");
+  REQUIRE_FALSE(too_short.is_ok());
+  CHECK(too_short.message().find("short.csv has 100 data rows") != std::string::npos);
+  CHECK(require_protocol_rows(ett_table(), "ETTh1.csv").is_ok());
+  CHECK_FALSE(train_statistics(*table).is_ok());
+  auto stats = train_statistics(*table, 100);
+  REQUIRE(stats.is_ok());
+  auto series = WindowedSeries::make(*table, *stats, EttSplit::kTest, 96, 96);
+  REQUIRE_FALSE(series.is_ok());
+  CHECK(series.status().message().find("14400") != std::string::npos);
+}
+
+TEST_CASE("the JSON report and the SVG plot carry what they are given") {
+  ForecastReport report;
+  report.horizon = 96;
+  report.lookback = 96;
+  report.test_windows = 2785;
+  report.repeat_mse = 1.25;
+  report.results.push_back({"fp32", 0.375, 0.5, 12345, std::nan("")});
+  const std::string json = report_to_json(report);
+  CHECK(json.find("\"dataset\": \"ETTh1\"") != std::string::npos);
+  CHECK(json.find("\"results\": [") != std::string::npos);
+  CHECK(json.find("{\"precision\": \"fp32\", \"mse\": 0.375, \"mae\": 0.5, \"model_bytes\": "
+                  "12345, \"latency_ms\": null}") != std::string::npos);
+
+  PlotSpec spec;
+  spec.title = "a < b & c";
+  spec.lines = {{"history", "#000", -5, {1, 2, 3, 4, 5}, false},
+                {"forecast", "red", 0, {5, 4}, true}};
+  const std::string svg = render_line_plot_svg(spec);
+  CHECK(svg.rfind("<svg ", 0) == 0);
+  CHECK(svg.find("a &lt; b &amp; c") != std::string::npos);
+  std::size_t polylines = 0;
+  for (std::size_t at = svg.find("<polyline"); at != std::string::npos;
+       at = svg.find("<polyline", at + 1)) {
+    ++polylines;
+  }
+  CHECK(polylines == 2);
+  CHECK(svg.find(">history</text>") != std::string::npos);
+}
+
+TEST_CASE("the committed forecaster loads, rejects mismatched shapes and beats the target MSE") {
+  auto wrong_lookback = ForecastModel::load(kModelPath, 48, 96);
+  REQUIRE_FALSE(wrong_lookback.is_ok());
+  CHECK(wrong_lookback.status().message().find("--lookback 48") != std::string::npos);
+  auto wrong_horizon = ForecastModel::load(kModelPath, 96, 24);
+  REQUIRE_FALSE(wrong_horizon.is_ok());
+  CHECK(wrong_horizon.status().message().find("--horizon 24") != std::string::npos);
+  CHECK_FALSE(ForecastModel::load(kCsvPath, 96, 96).is_ok());  // not a model file
+
+  auto model = ForecastModel::load(kModelPath, 96, 96);
+  REQUIRE_MESSAGE(model.is_ok(), model.status().to_string());
+  const EttTable& table = ett_table();
+  auto stats = train_statistics(table);
+  REQUIRE(stats.is_ok());
+  auto test = WindowedSeries::make(table, *stats, EttSplit::kTest, 96, 96);
+  REQUIRE(test.is_ok());
+  auto metrics = model->evaluate(*test, 64);
+  REQUIRE_MESSAGE(metrics.is_ok(), metrics.status().to_string());
+  MESSAGE("C++ test MSE " << metrics->mse << " MAE " << metrics->mae);
+  CHECK(metrics->windows == 2785);
+  CHECK(metrics->mse <= kTargetTestMse);
+  CHECK(metrics->mse == doctest::Approx(kPytorchTestMse).epsilon(kPytorchRelativeTolerance));
+  CHECK(metrics->mae == doctest::Approx(kPytorchTestMae).epsilon(kPytorchRelativeTolerance));
+
+  // A single-window run (batch 1, a re-planned session) gives a finite, non-trivial forecast.
+  auto single = model->predict(*test, 7);
+  REQUIRE(single.is_ok());
+  REQUIRE(single->size() == 96u * kEttChannels);
+  CHECK(std::isfinite(testing::max_abs(*single)));
+  CHECK(testing::max_abs(*single) > 0.1f);
+}
+
+}  // namespace qrt::samples
