@@ -38,6 +38,7 @@ struct Value {
 struct PrecisionRecord {
   std::string precision = "fp32";  // fp32, fp16, bf16, w8a16, int8-dynamic, int8-static, nf4, ...
   std::string reason;              // e.g. "first weighted layer kept in fp16"
+  float outlier_threshold = 0.0f;  // int8-dynamic only: LLM.int8() threshold, 0 = no decomposition
   bool operator==(const PrecisionRecord&) const = default;
 };
 

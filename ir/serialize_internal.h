@@ -14,7 +14,8 @@
 namespace qrt::ir::serialize_detail {
 
 // The minor version this reader understands and this writer writes (qrt.fbs, Model.format_version).
-inline constexpr uint32_t kFormatVersion = 1;
+// Version history: 1 initial; 2 appended Precision.outlier_threshold.
+inline constexpr uint32_t kFormatVersion = 2;
 // u32 size prefix + u32 root table offset + 4-byte file identifier.
 inline constexpr std::size_t kHeaderBytes = 12;
 inline constexpr std::size_t kIdentifierOffset = 8;

@@ -306,6 +306,7 @@ class ModelReader {
     if (const fb::Precision* p = fn.precision()) {
       if (p->precision() != nullptr) n.precision.precision = p->precision()->str();
       n.precision.reason = str(p->reason());
+      n.precision.outlier_threshold = p->outlier_threshold();
     }
     return n;
   }

@@ -5,6 +5,7 @@
 
 #include "ir/graph.h"
 #include "ir/op_schema.h"
+#include "ir/precision.h"
 #include "ir/quant_formats.h"
 
 namespace qrt::ir {
@@ -311,13 +312,26 @@ Status check_inferred_types(const Graph& g) {
   return Status::ok();
 }
 
+// The precision record names a known precision and a usable outlier threshold.
+Status check_precision(const Node& node) {
+  const PrecisionRecord& p = node.precision;
+  if (!precision_from_name(p.precision))
+    return invalid_model(node_label(node) + "unknown precision '" + p.precision + "'");
+  if (!std::isfinite(p.outlier_threshold) || p.outlier_threshold < 0.0f)
+    return invalid_model(node_label(node) + "outlier threshold must be finite and >= 0");
+  return Status::ok();
+}
+
 }  // namespace
 
 Status verify(const Graph& graph) {
   QRT_RETURN_IF_ERROR(check_ids(graph));
   QRT_RETURN_IF_ERROR(check_names(graph));
   QRT_RETURN_IF_ERROR(check_values(graph));
-  for (const Node& node : graph.nodes) QRT_RETURN_IF_ERROR(check_node_signature(node));
+  for (const Node& node : graph.nodes) {
+    QRT_RETURN_IF_ERROR(check_node_signature(node));
+    QRT_RETURN_IF_ERROR(check_precision(node));
+  }
   QRT_RETURN_IF_ERROR(check_dataflow(graph));
   QRT_RETURN_IF_ERROR(check_order(graph));
   return check_inferred_types(graph);

@@ -1,0 +1,42 @@
+// Which weighted layers (Linear, LSTM) a quantization pass converts, and why. Every pass asks the
+// policy, then records each decision in the node's PrecisionRecord (precision + reason), which the
+// file stores and `qrt inspect` shows.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/precision.h"
+
+namespace qrt::ir::passes {
+
+struct PrecisionPolicy {
+  // The first and the last weighted node in topological order are sensitive (the first sees raw
+  // inputs, the last writes the result): kept in `keep_precision` unless disabled.
+  bool keep_first = true;
+  bool keep_last = true;
+  Precision keep_precision = Precision::kFP16;
+  // Node names matching any pattern ('*' matches any run of characters) are kept.
+  std::vector<std::string> keep_patterns;
+  // Linear layers with fewer input features are kept (0: no limit).
+  int64_t min_in_features = 0;
+};
+
+struct LayerDecision {
+  int node = -1;  // index into graph.nodes
+  Precision precision = Precision::kFP32;
+  std::string reason;
+};
+
+// One decision per weighted node (Linear, LSTM), in node order, for converting to `target`.
+std::vector<LayerDecision> decide_precisions(const Graph& graph, Precision target,
+                                             const PrecisionPolicy& policy);
+
+// True for the nodes the policy considers (Linear, LSTM).
+bool is_weighted(const Node& node);
+
+// '*' wildcard match of a whole name.
+bool matches_pattern(const std::string& name, const std::string& pattern);
+
+}  // namespace qrt::ir::passes
