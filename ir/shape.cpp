@@ -43,20 +43,30 @@ Result<int> normalize_axis(int64_t axis, int rank, const std::string& what) {
   return static_cast<int>(a);
 }
 
+namespace {
+// Broadcast of two dims, or -2 when they cannot broadcast. A dynamic dim meets 1 -> dynamic, n -> n
+// (the runtime must then supply n), dynamic -> dynamic.
+int64_t broadcast_dim(int64_t a, int64_t b) {
+  if (a == b) return a;
+  if (a == 1) return b;
+  if (b == 1) return a;
+  if (a == kDynamicDim) return b;
+  if (b == kDynamicDim) return a;
+  return -2;
+}
+}  // namespace
+
 Result<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
   const size_t rank = std::max(a.size(), b.size());
   Shape out(rank);
   for (size_t i = 0; i < rank; ++i) {
+    // Aligned at the trailing dim; missing leading dims count as 1.
     const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da == db || db == 1) {
-      out[i] = da;
-    } else if (da == 1) {
-      out[i] = db;
-    } else {
+    out[i] = broadcast_dim(da, db);
+    if (out[i] == -2)
       return invalid_model("shapes " + shape_to_string(a) + " and " + shape_to_string(b) +
-                           " do not broadcast");
-    }
+                           " do not broadcast (dim " + std::to_string(i) + " of the result)");
   }
   return out;
 }

@@ -24,7 +24,8 @@ std::string shape_to_string(const Shape& shape);  // "[2, 96, 7]", "?" for dynam
 // Fails with a message naming `what` when the axis is out of range.
 Result<int> normalize_axis(int64_t axis, int rank, const std::string& what);
 
-// NumPy broadcasting of two shapes; fails naming both shapes.
+// NumPy broadcasting of two shapes (dynamic dims: ? with 1 -> ?, ? with n -> n, ? with ? -> ?);
+// fails naming both shapes.
 Result<Shape> broadcast_shapes(const Shape& a, const Shape& b);
 
 }  // namespace qrt::ir

@@ -289,8 +289,10 @@ qrt::ir::Graph single_node_graph(qrt::ir::OpKind op, qrt::ir::Attrs attrs,
   x.name = "x";
   x.dtype = dtype;
   x.shape = {2, 3};
-  qrt::ir::Value y = x;
+  qrt::ir::Value y;
   y.name = "y";
+  y.dtype = dtype;
+  y.shape = x.shape;
   graph.values = {x, y};
   qrt::ir::Node node;
   node.name = "act";
