@@ -32,6 +32,11 @@ enum class Granularity {
                 // axis rank-2 of a matrix
 };
 
+// QuantParams::scheme of a result: per tensor -> k{Symmetric,Affine}PerTensor; per channel ->
+// k{Symmetric,Affine}PerChannel on `axis`; per row -> the per-channel scheme with axis rank-2 (one
+// scale per row, in row-major row order); per block -> the per-channel scheme with axis rank-1 and
+// block_size set (one scale per block, in row-major order; no on-disk scheme of its own, so
+// QuantizedTensor::granularity says how to read the scales).
 struct QuantizeSpec {
   int bits = 8;  // 2..8
   Granularity granularity = Granularity::kPerTensor;
@@ -58,6 +63,10 @@ Result<QuantizedTensor> quantize_affine(const FloatTensorView& t, const Quantize
                                         bool unsigned_range);
 // t̂ = s·(q - z) with the scale/zero point of each element's slice.
 Result<std::vector<float>> dequantize(const QuantizedTensor& q);
+// Narrow the codes for storage; fail (naming the first offending element) when a code is outside
+// [-128, 127] resp. [0, 255] (e.g. an unsigned-range result narrowed to int8, which would wrap).
+Result<std::vector<int8_t>> to_int8(const QuantizedTensor& q);
+Result<std::vector<uint8_t>> to_uint8(const QuantizedTensor& q);
 
 // Linear weight [N, K] -> int8 symmetric per output channel (axis 0), the form every int8 weight
 // path stores (QuantParams kSymmetricPerChannel).
@@ -69,7 +78,11 @@ Result<Int8Weight> quantize_weight_per_channel(const FloatTensorView& w);
 
 // NF4 (QLoRA): blocks of `block_size` along each row of W [N, K] (K % block_size == 0), absmax per
 // block, nearest codebook value (ties to the lower index), packed two per byte (high nibble first);
-// with double_quant the absmax values are quantized as the design notes describe.
+// with double_quant the absmax values are quantized as the design notes describe. An all-zero block
+// stores codes of 0.0 (exact under any absmax) and, without double_quant, absmax 1. With
+// double_quant the encoder chooses absmax codes whose decoded value code·group_scale + offset is
+// positive (with or without a fused multiply-add), so decoders need no special case; an all-zero
+// tensor gets offset 1, codes 0, group scales 1.
 struct Nf4Weight {
   std::vector<uint8_t> packed;  // N*K/2 bytes
   QuantParams params;           // kNF4Block, block_size, scales (absmax) or double-quant arrays
