@@ -1,6 +1,9 @@
 // Graph-to-graph quantization passes: pure functions, the input graph is never modified, the result
 // passes ir::verify. Weights of layers left in fp32 are shared with the input graph (no copy).
 // Layers the policy keeps go to policy.keep_precision (fp16 weights by default).
+// A converted weight keeps its name and value id (new dtype, bytes and QuantParams), so float and
+// quantized models pair weights by name; a weight tied between layers of different encodings, or
+// still needed as f32, gets extra values named `<weight>.<dtype>` (ir/passes/weight_rewrite.h).
 #pragma once
 
 #include "ir/calibration_table.h"
