@@ -274,6 +274,17 @@ Result<std::unique_ptr<Session>> Session::create(std::shared_ptr<const ir::Graph
 }
 
 Result<std::vector<Tensor>> Session::run(const std::vector<NamedTensor>& inputs) {
+  return run_observed(inputs, nullptr);
+}
+
+Result<std::vector<Tensor>> Session::run(const std::vector<NamedTensor>& inputs,
+                                         const ValueObserver& observer) {
+  if (!observer) return invalid_argument("Session::run: the value observer is empty");
+  return run_observed(inputs, &observer);
+}
+
+Result<std::vector<Tensor>> Session::run_observed(const std::vector<NamedTensor>& inputs,
+                                                  const ValueObserver* observer) {
   Impl& s = *impl_;
   const ir::Graph& g = *s.graph;
   QRT_RETURN_IF_ERROR(bind_inputs(g, inputs, s.bound));
@@ -292,6 +303,18 @@ Result<std::vector<Tensor>> Session::run(const std::vector<NamedTensor>& inputs)
   for (const InputUse& use : s.input_uses)
     s.steps[use.step].inputs[use.position].data = input_data(use.input_index);
 
+  const auto observe = [&](ir::ValueId v, const ConstTensorView& view) -> Status {
+    const ir::Value& value = s.value(v);
+    return (*observer)(value, view).with_context("observing value '" + value.name + "'");
+  };
+  if (observer != nullptr) {
+    for (std::size_t i = 0; i < g.inputs.size(); ++i) {
+      ConstTensorView view = *s.bound[i];
+      view.data = input_data(i);
+      QRT_RETURN_IF_ERROR(observe(g.inputs[i], view));
+    }
+  }
+
   for (Step& step : s.steps) {
     RunContext ctx{step.inputs, step.outputs,
                    step.workspace_bytes > 0 ? s.arena_base() + step.workspace_offset : nullptr};
@@ -299,6 +322,12 @@ Result<std::vector<Tensor>> Session::run(const std::vector<NamedTensor>& inputs)
     if (!status.is_ok()) {
       const ir::Node& node = g.nodes[static_cast<std::size_t>(step.node_index)];
       return status.with_context(node_desc(node) + " [" + step.entry.name + "]");
+    }
+    if (observer != nullptr) {
+      const ir::Node& node = g.nodes[static_cast<std::size_t>(step.node_index)];
+      for (std::size_t o = 0; o < node.outputs.size(); ++o)
+        if (node.outputs[o] != ir::kNoValue)
+          QRT_RETURN_IF_ERROR(observe(node.outputs[o], step.outputs[o]));
     }
   }
 

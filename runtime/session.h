@@ -1,9 +1,11 @@
 // Session: loads a verified graph onto a backend, plans its memory and runs it.
 //
 // Thread safety: a Session is used by one thread at a time. The Graph it runs is shared and never
-// modified, so any number of Sessions over one loaded model may run concurrently on different threads.
+// modified, so any number of Sessions over one loaded model may run concurrently on different
+// threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +27,13 @@ struct NamedTensor {
   ConstTensorView tensor;
 };
 
+// Called during a run with each value the moment it holds its data: every graph input before the
+// first node, then every output of each node right after that node ran. The view is valid only
+// during the call (the arena reuses the bytes later). A non-ok Status stops the run, which returns
+// it with the value's name as context. Used by calibration (runtime/calibration.h) and for
+// debugging.
+using ValueObserver = std::function<Status(const ir::Value&, const ConstTensorView&)>;
+
 class Session {
  public:
   // Verifies the graph, picks a kernel per node from `registry`, infers shapes from the graph's
@@ -41,6 +50,9 @@ class Session {
   // that matches the declared one (dynamic dims free). New input shapes re-plan (allocation happens
   // then, never on a repeated run with the same shapes). Returns the outputs in graph output order.
   Result<std::vector<Tensor>> run(const std::vector<NamedTensor>& inputs);
+  // The same run, showing every graph input and node output to `observer` (see ValueObserver).
+  Result<std::vector<Tensor>> run(const std::vector<NamedTensor>& inputs,
+                                  const ValueObserver& observer);
 
   const ir::Graph& graph() const;
   std::vector<std::string> input_names() const;
@@ -53,6 +65,9 @@ class Session {
  private:
   struct Impl;
   explicit Session(std::unique_ptr<Impl> impl);
+  // `observer` may be null: the plain run pays nothing for the hook.
+  Result<std::vector<Tensor>> run_observed(const std::vector<NamedTensor>& inputs,
+                                           const ValueObserver* observer);
   std::unique_ptr<Impl> impl_;
 };
 
