@@ -19,7 +19,8 @@ void gemm_s8s8_s32_reference(const int8_t* a, std::size_t lda, const int8_t* b, 
                              int32_t* acc, std::size_t ldc, std::size_t m, std::size_t n,
                              std::size_t k);
 
-// Name of the implementation gemm_s8s8_s32 uses on this CPU ("avx512-vnni", "avx2", "portable").
+// Name of the implementation gemm_s8s8_s32 uses on this CPU ("avx512-vnni", "avx-vnni", "avx2",
+// "portable").
 const char* gemm_s8s8_s32_implementation();
 
 }  // namespace qrt::ops

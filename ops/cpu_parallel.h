@@ -1,0 +1,48 @@
+// Splits a loop over [0, total) into contiguous chunks run on short-lived std::threads (the calling
+// thread takes the first chunk). No pool and no global state: the optimized GEMMs call this only
+// for problems large enough that a thread start (tens of microseconds) is noise.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+namespace qrt::ops {
+
+// Worker threads to use by default: every hardware thread this process may see (at least 1).
+inline std::size_t default_cpu_threads() {
+  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+// Calls body(begin, end) over chunks of [0, total) whose boundaries are multiples of `grain` (so
+// register tiles are never split), using at most `threads` threads.
+template <typename Body>
+void parallel_split(std::size_t total, std::size_t grain, std::size_t threads, const Body& body) {
+  grain = std::max<std::size_t>(1, grain);
+  const std::size_t grains = (total + grain - 1) / grain;
+  const std::size_t workers = std::max<std::size_t>(1, std::min(threads, grains));
+  if (workers <= 1) {
+    if (total > 0) body(std::size_t{0}, total);
+    return;
+  }
+  const std::size_t per_worker = (grains + workers - 1) / workers * grain;
+  std::vector<std::thread> pool;
+  pool.reserve(workers - 1);
+  for (std::size_t w = 1; w < workers; ++w) {
+    const std::size_t begin = std::min(total, w * per_worker);
+    const std::size_t end = std::min(total, begin + per_worker);
+    if (begin >= end) continue;
+    try {
+      pool.emplace_back([&body, begin, end] { body(begin, end); });
+    } catch (...) {
+      // No thread available (std::system_error): do this chunk on the calling thread instead of
+      // letting an exception escape the kernel.
+      body(begin, end);
+    }
+  }
+  body(std::size_t{0}, std::min(total, per_worker));
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace qrt::ops

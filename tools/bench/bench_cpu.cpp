@@ -1,0 +1,197 @@
+// qrt_bench_cpu: Linear y = x·Wᵀ + b with W [4096, 4096] at M = 1, 32, 256 rows, three ways:
+//   f32   gemm_xwt_f32 (the reference Linear kernel's product), N split over the threads here;
+//   int8  dynamic W8A8: per-row symmetric quantization of x, gemm_s8s8_s32, then the epilogue
+//         y = s_x[m]·s_w[n]·acc + b (docs/quantization.md §3), weight quantized offline;
+//   nf4   nf4_gemm_f32 with block 64 (weights quantized offline).
+// Prints the median time of each and the speed-up over f32, plus each path's relative error
+// against the f32 result so a fast but wrong kernel is visible.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ir/quant_formats.h"
+#include "ops/cpu_parallel.h"
+#include "ops/gemm_f32.h"
+#include "ops/int8_gemm_kernels.h"
+#include "ops/nf4_gemm_kernels.h"
+
+namespace {
+
+using qrt::ops::Nf4GemmArgs;
+
+constexpr std::size_t kIn = 4096;
+constexpr std::size_t kOut = 4096;
+constexpr std::size_t kNf4Block = 64;
+constexpr int kInt8Max = 127;
+
+struct Options {
+  std::size_t threads = 2;
+  int repetitions = 9;
+};
+
+std::vector<float> normal(std::size_t count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(count);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Symmetric int8 of each row of `t` [rows, cols]: s = max|t| / 127 (1 for an all-zero row).
+void quantize_rows(const float* t, std::size_t rows, std::size_t cols, int8_t* q, float* scales) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = t + r * cols;
+    float amax = 0.0f;
+    for (std::size_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+    const float s = amax > 0.0f ? amax / kInt8Max : 1.0f;
+    const float inv = 1.0f / s;
+    for (std::size_t c = 0; c < cols; ++c) {
+      const float v = std::nearbyint(row[c] * inv);
+      q[r * cols + c] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
+    }
+    scales[r] = s;
+  }
+}
+
+struct Nf4Weight {
+  std::vector<uint8_t> packed;
+  std::vector<float> absmax;
+};
+
+uint8_t nearest_code(float v) {
+  uint8_t best = 0;
+  for (uint8_t c = 1; c < 16; ++c) {
+    if (std::fabs(qrt::ir::kNF4Codebook[c] - v) < std::fabs(qrt::ir::kNF4Codebook[best] - v)) {
+      best = c;
+    }
+  }
+  return best;
+}
+
+Nf4Weight quantize_nf4(const std::vector<float>& w, std::size_t rows, std::size_t cols) {
+  Nf4Weight q{std::vector<uint8_t>(rows * cols / 2), std::vector<float>(rows * cols / kNf4Block)};
+  for (std::size_t blk = 0; blk < q.absmax.size(); ++blk) {
+    const float* src = w.data() + blk * kNf4Block;
+    float amax = 0.0f;
+    for (std::size_t i = 0; i < kNf4Block; ++i) amax = std::max(amax, std::fabs(src[i]));
+    q.absmax[blk] = amax > 0.0f ? amax : 1.0f;
+    for (std::size_t i = 0; i < kNf4Block; i += 2) {
+      const uint8_t hi = nearest_code(src[i] / q.absmax[blk]);
+      const uint8_t lo = nearest_code(src[i + 1] / q.absmax[blk]);
+      q.packed[(blk * kNf4Block + i) / 2] =
+          static_cast<uint8_t>((hi << qrt::ir::kNF4HighNibbleShift) | lo);
+    }
+  }
+  return q;
+}
+
+template <typename Fn>
+double median_ms(const Options& o, const Fn& fn) {
+  fn();  // warm-up: page faults, caches, thread start
+  std::vector<double> ms;
+  for (int r = 0; r < o.repetitions; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    const auto t1 = std::chrono::steady_clock::now();
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+double relative_error(const std::vector<float>& y, const std::vector<float>& ref) {
+  double num = 0.0, den = 0.0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    num += (double{y[i]} - ref[i]) * (double{y[i]} - ref[i]);
+    den += double{ref[i]} * ref[i];
+  }
+  return den > 0.0 ? std::sqrt(num / den) : 0.0;
+}
+
+bool parse(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--threads" || arg == "--repetitions") && i + 1 < argc) {
+      const long v = std::strtol(argv[++i], nullptr, 10);
+      if (v < 1) {
+        std::fprintf(stderr, "qrt_bench_cpu: %s must be a positive integer\n", arg.c_str());
+        return false;
+      }
+      if (arg == "--threads") {
+        o.threads = static_cast<std::size_t>(v);
+      } else {
+        o.repetitions = static_cast<int>(v);
+      }
+    } else {
+      std::fprintf(stderr, "usage: qrt_bench_cpu [--threads N] [--repetitions R]\n");
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, o)) return 2;
+  const auto& int8_impl = qrt::ops::best_int8_gemm_implementation();
+  const auto& nf4_impl = qrt::ops::best_nf4_gemm_implementation();
+  std::printf(
+      "qrt_bench_cpu: Linear %zux%zu, %zu threads, median of %d; int8 kernel %s, nf4 kernel %s\n",
+      kOut, kIn, o.threads, o.repetitions, int8_impl.name, nf4_impl.name);
+
+  const auto w = normal(kOut * kIn, 1);
+  const auto bias = normal(kOut, 2);
+  std::vector<int8_t> w_q(kOut * kIn);
+  std::vector<float> w_scale(kOut);
+  quantize_rows(w.data(), kOut, kIn, w_q.data(), w_scale.data());
+  const Nf4Weight w_nf4 = quantize_nf4(w, kOut, kIn);
+
+  std::printf(
+      "| M | f32 ms | int8 ms | nf4 ms | f32/int8 | f32/nf4 | int8 rel.err | nf4 rel.err |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  for (const std::size_t m : {std::size_t{1}, std::size_t{32}, std::size_t{256}}) {
+    const auto x = normal(m * kIn, 100 + m);
+    std::vector<float> y_f32(m * kOut), y_int8(m * kOut), y_nf4(m * kOut);
+    std::vector<int8_t> x_q(m * kIn);
+    std::vector<float> x_scale(m);
+    std::vector<int32_t> acc(m * kOut);
+
+    const double f32_ms = median_ms(o, [&] {
+      qrt::ops::parallel_split(kOut, 16, o.threads, [&](std::size_t n0, std::size_t n1) {
+        qrt::ops::gemm_xwt_f32(static_cast<int64_t>(m), static_cast<int64_t>(n1 - n0),
+                               static_cast<int64_t>(kIn), x.data(), kIn, w.data() + n0 * kIn,
+                               bias.data() + n0, y_f32.data() + n0, kOut);
+      });
+    });
+    const double int8_ms = median_ms(o, [&] {
+      quantize_rows(x.data(), m, kIn, x_q.data(), x_scale.data());
+      qrt::ops::run_int8_gemm(int8_impl, x_q.data(), kIn, w_q.data(), kIn, acc.data(), kOut, m,
+                              kOut, kIn, o.threads);
+      for (std::size_t i = 0; i < m; ++i) {
+        for (std::size_t j = 0; j < kOut; ++j) {
+          y_int8[i * kOut + j] =
+              x_scale[i] * w_scale[j] * static_cast<float>(acc[i * kOut + j]) + bias[j];
+        }
+      }
+    });
+    const double nf4_ms = median_ms(o, [&] {
+      qrt::ops::run_nf4_gemm(nf4_impl,
+                             Nf4GemmArgs{x.data(), m, w_nf4.packed.data(), w_nf4.absmax.data(),
+                                         kOut, kIn, kNf4Block, bias.data(), y_nf4.data()},
+                             o.threads);
+    });
+    std::printf("| %zu | %.3f | %.3f | %.3f | %.2f | %.2f | %.4f | %.4f |\n", m, f32_ms, int8_ms,
+                nf4_ms, f32_ms / int8_ms, f32_ms / nf4_ms, relative_error(y_int8, y_f32),
+                relative_error(y_nf4, y_f32));
+  }
+  return 0;
+}
