@@ -1,12 +1,58 @@
-// CPU reference kernel for LSTM (ir/ops.def): PyTorch nn.LSTM, batch_first, gate order i, f, g, o.
+// CPU kernels for LSTM (ir/ops.def): PyTorch nn.LSTM, batch_first, gate order i, f, g, o.
+//
+// The recurrence (gate nonlinearities, cell and hidden state, layer stacking) is written once in
+// LstmKernelBase; the two gate projections of each layer (x_t·W_ihᵀ + b_ih and h_{t-1}·W_hhᵀ +
+// b_hh) are a pluggable step, so the f32 reference kernel and the quantized kernels
+// (ops/quantized/) share everything but the matrix products.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "runtime/kernel.h"
 
 namespace qrt::ops {
 
 std::unique_ptr<runtime::Kernel> make_lstm_kernel();
+
+// Inputs: x, h0?, c0?, then per layer w_ih [4H, In_l], w_hh [4H, H], b_ih? [4H], b_hh? [4H].
+inline constexpr std::size_t kLstmFirstLayerInput = 3;
+inline constexpr std::size_t kLstmInputsPerLayer = 4;
+
+class LstmKernelBase : public runtime::Kernel {
+ public:
+  Status prepare(const runtime::PrepareContext& ctx) final;
+  std::size_t workspace_bytes() const final;
+  Status run(const runtime::RunContext& ctx) final;
+
+ protected:
+  enum class Matrix { kInput, kHidden };  // W_ih (with b_ih) or W_hh (with b_hh)
+  struct Dims {
+    int64_t H = 0, L = 0, B = 0, T = 0, C = 0;
+  };
+
+  // Checks the dtypes (and precision) of the node's inputs and outputs; the base then checks the
+  // shapes. The input/output counts are already checked.
+  virtual Status check_types(const runtime::PrepareContext& ctx) = 0;
+  // Prepares the projection of `matrix` in `layer` (W [4H, in], the bias input may be absent);
+  // `what` names the weight in messages ("w_ih of layer 0").
+  virtual Status prepare_projection(const runtime::PrepareContext& ctx, int64_t layer,
+                                    Matrix matrix, int64_t in, const std::string& what) = 0;
+  // Scratch bytes the projections need beyond the recurrence's own (after prepare).
+  virtual std::size_t projection_workspace_bytes() const = 0;
+  // y[r·ldy + n] = Σ_k x[r·ldx + k]·W[n, k] + bias[n] for r < rows, n < 4H, with the layer's
+  // `matrix` and its bias (`weight`/`bias` are the run-time input bytes; bias null when absent).
+  virtual void project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
+                       const void* weight, const void* bias, float* y, int64_t ldy,
+                       void* workspace) = 0;
+
+  const Dims& dims() const { return dims_; }
+
+ private:
+  Dims dims_;
+  bool has_h0_ = false, has_c0_ = false;
+};
 
 }  // namespace qrt::ops

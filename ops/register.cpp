@@ -1,8 +1,12 @@
-// One KernelEntry per op of ir/ops.def, all reference kernels (device kCpu). Each supports plain
-// f32 nodes only: quantized or f16/bf16 tensors make `supports` return false, so a strict session
-// reports the node instead of running it in the wrong precision.
+// One KernelEntry per op of ir/ops.def, all reference kernels (device kCpu). The quantized Linear
+// and LSTM kernels (ops/quantized/, one per precision of ir/precision.h) come first: each supports
+// exactly the nodes recorded in its precision with that precision's tensor forms. The f32 kernels
+// support f32 nodes only (calibration annotations on activations allowed; for Linear/LSTM, a node
+// recorded as fp32): anything else makes every `supports` return false, so a strict session reports
+// the node instead of running it in the wrong precision.
 #include "ops/register.h"
 
+#include <iterator>
 #include <string>
 
 #include "ops/activation.h"
@@ -12,18 +16,46 @@
 #include "ops/layer_norm.h"
 #include "ops/linear.h"
 #include "ops/lstm.h"
+#include "ops/quantized/quantized_kernels.h"
 #include "ops/reshape.h"
 #include "ops/slice.h"
 #include "ops/transpose.h"
 
 namespace qrt::ops {
 
+namespace {
+
+// The f32 reference kernels compute on f32 data. A non-constant f32 value may carry per-tensor
+// activation parameters from calibration (ir/precision.h, int8-static): they are an annotation for
+// the int8-static consumer that quantizes it, the bytes stay float, so every other op reads it as a
+// plain f32 tensor. Any other quantization (per-channel activations, parameters on an f32
+// constant, non-f32 storage) is not plain f32 and is declined.
+bool is_f32_data(const ir::Graph& graph, ir::ValueId id) {
+  if (id < 0 || static_cast<std::size_t>(id) >= graph.values.size()) return false;
+  const ir::Value& v = graph.values[static_cast<std::size_t>(id)];
+  if (v.dtype != ir::DType::kF32) return false;
+  if (!v.quant.has_value() || v.quant->scheme == ir::QuantScheme::kNone) return true;
+  const bool per_tensor = v.quant->scheme == ir::QuantScheme::kSymmetricPerTensor ||
+                          v.quant->scheme == ir::QuantScheme::kAffinePerTensor;
+  return per_tensor && !v.is_constant();
+}
+
+bool all_f32_data(const ir::Graph& graph, const ir::Node& node) {
+  for (ir::ValueId id : node.inputs)
+    if (id != ir::kNoValue && !is_f32_data(graph, id)) return false;
+  for (ir::ValueId id : node.outputs)
+    if (!is_f32_data(graph, id)) return false;
+  return true;
+}
+
+}  // namespace
+
 void register_cpu_kernels(runtime::KernelRegistry& registry) {
   using ir::OpKind;
   using Factory = std::function<std::unique_ptr<runtime::Kernel>()>;
   auto add = [&registry](OpKind op, const char* name, Factory create) {
     registry.add(runtime::KernelEntry{op, runtime::Device::kCpu,
-                                      std::string("cpu.reference.") + name, all_f32_unquantized,
+                                      std::string("cpu.reference.") + name, all_f32_data,
                                       std::move(create)});
   };
   auto activation = [](OpKind op) -> Factory {
@@ -31,8 +63,37 @@ void register_cpu_kernels(runtime::KernelRegistry& registry) {
   };
   auto binary = [](OpKind op) -> Factory { return [op] { return make_binary_kernel(op); }; };
 
-  add(OpKind::kLinear, "linear", make_linear_kernel);
-  add(OpKind::kLSTM, "lstm", make_lstm_kernel);
+  constexpr ir::Precision kQuantized[] = {ir::Precision::kFP16,       ir::Precision::kBF16,
+                                          ir::Precision::kW8A16,      ir::Precision::kInt8Dynamic,
+                                          ir::Precision::kInt8Static, ir::Precision::kNF4};
+  static_assert(std::size(kQuantized) == ir::kNumPrecisions - 1,
+                "ir/precision.h changed: add a quantized CPU kernel for the new precision");
+  for (ir::Precision p : kQuantized) {
+    // "cpu.reference.linear.int8-dynamic", ...
+    const std::string suffix = std::string(".") + ir::precision_name(p);
+    registry.add(runtime::KernelEntry{OpKind::kLinear, runtime::Device::kCpu,
+                                      "cpu.reference.linear" + suffix,
+                                      [p](const ir::Graph& g, const ir::Node& n) {
+                                        return quantized::supports_quantized_linear(p, g, n);
+                                      },
+                                      [p] { return quantized::make_quantized_linear_kernel(p); }});
+    registry.add(runtime::KernelEntry{OpKind::kLSTM, runtime::Device::kCpu,
+                                      "cpu.reference.lstm" + suffix,
+                                      [p](const ir::Graph& g, const ir::Node& n) {
+                                        return quantized::supports_quantized_lstm(p, g, n);
+                                      },
+                                      [p] { return quantized::make_quantized_lstm_kernel(p); }});
+  }
+  auto add_fp32_weighted = [&registry](OpKind op, const char* name, Factory create) {
+    registry.add(
+        runtime::KernelEntry{op, runtime::Device::kCpu, std::string("cpu.reference.") + name,
+                             [](const ir::Graph& g, const ir::Node& n) {
+                               return n.precision.precision == "fp32" && all_f32_data(g, n);
+                             },
+                             std::move(create)});
+  };
+  add_fp32_weighted(OpKind::kLinear, "linear", make_linear_kernel);
+  add_fp32_weighted(OpKind::kLSTM, "lstm", make_lstm_kernel);
   add(OpKind::kLayerNorm, "layer_norm", make_layer_norm_kernel);
   add(OpKind::kRelu, "relu", activation(OpKind::kRelu));
   add(OpKind::kLeakyRelu, "leaky_relu", activation(OpKind::kLeakyRelu));

@@ -1,0 +1,64 @@
+// The weight-times-activation product every quantized CPU kernel is built from: a weight matrix
+// W [N, K] stored in one of the quantized forms of ir/precision.h, with what prepare precomputed
+// (decoded scales, weight row sums). Linear runs one projection; LSTM runs two per layer (the
+// input and the recurrent gate projections), so each precision's arithmetic is written once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ir/graph.h"
+#include "ir/precision.h"
+#include "ir/status.h"
+
+namespace qrt::ops::quantized {
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  // Scratch bytes run() needs for at most `max_rows` rows (64-byte aligned slices included).
+  virtual std::size_t workspace_bytes(int64_t max_rows) const = 0;
+  // y[m·ldy + n] = Σ_k x[m·ldx + k]·Ŵ[n, k] + bias[n] for m < rows, in the precision's arithmetic.
+  // `weight` is the weight tensor's bytes as the run-time input view holds them; `bias` is the
+  // bias input's bytes (null when absent; its dtype was fixed in prepare).
+  virtual void run(int64_t rows, const float* x, int64_t ldx, const void* weight, const void* bias,
+                   float* y, int64_t ldy, void* workspace) const = 0;
+};
+
+// How a static int8 projection quantizes its activations: q = clamp(round(x / scale) + zero_point,
+// qmin, qmax) (docs/quantization.md §1). Symmetric: zero_point 0, [-127, 127]; affine: the uint8
+// range [0, 255] the static pass produces.
+struct ActivationQuant {
+  float scale = 1.0f / 127.0f;
+  int32_t zero_point = 0;
+  int32_t qmin = -127;
+  int32_t qmax = 127;
+};
+
+// What a projection is made from. `weight` and `bias` are graph values (bias may be null); the
+// weight must be a constant when the precision precomputes from it.
+struct ProjectionSpec {
+  const ir::Node* node = nullptr;
+  std::string what;  // "weight", "w_ih of layer 0": names the tensor in errors
+  const ir::Value* weight = nullptr;
+  const ir::Value* bias = nullptr;
+  int64_t N = 0, K = 0;
+  float outlier_threshold = 0.0f;  // int8-dynamic: LLM.int8() threshold, 0 = off
+  ActivationQuant activation;      // int8-static
+};
+
+// Validates the spec against the precision's graph representation and builds the projection.
+// kFP32 is not a quantized precision and is rejected.
+Result<std::unique_ptr<Projection>> make_projection(ir::Precision precision,
+                                                    const ProjectionSpec& spec);
+
+// Per-precision builders (one file each: linear_half.cpp, linear_w8a16.cpp, ...).
+Result<std::unique_ptr<Projection>> make_half_projection(const ProjectionSpec& spec, bool bf16);
+Result<std::unique_ptr<Projection>> make_w8a16_projection(const ProjectionSpec& spec);
+Result<std::unique_ptr<Projection>> make_int8_dynamic_projection(const ProjectionSpec& spec);
+Result<std::unique_ptr<Projection>> make_int8_static_projection(const ProjectionSpec& spec);
+Result<std::unique_ptr<Projection>> make_nf4_projection(const ProjectionSpec& spec);
+
+}  // namespace qrt::ops::quantized

@@ -1,0 +1,84 @@
+// Helpers shared by the quantized CPU reference kernels: which graph form each precision takes
+// (the `supports` side, ir/precision.h), prepare-time checks that name the tensor at fault, the
+// run-time activation quantizers (allocation free), and carving one workspace into slices.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/precision.h"
+#include "ops/quantized/projection.h"
+
+namespace qrt::ops::quantized {
+
+// The node's precision, when its PrecisionRecord names a known one.
+std::optional<ir::Precision> node_precision(const ir::Node& node);
+
+// The value `id` of `graph`, or null for kNoValue / out of range.
+const ir::Value* value_of(const ir::Graph& graph, ir::ValueId id);
+
+// True when `v` is a plain f32 tensor without quantization parameters.
+bool is_plain_f32(const ir::Value& v);
+
+// True when the weight value has the graph form `precision` gives weights (ir/precision.h):
+// f16 / bf16 without parameters, i8 symmetric per output channel (axis 0), or nf4 with nf4-block
+// parameters; always rank 2 and constant.
+bool weight_has_form(ir::Precision precision, const ir::Value& weight);
+
+// True when an optional bias has the form the precision's kernels read: f32 (fp16/bf16 also take
+// a bias stored in their own half type).
+bool bias_has_form(ir::Precision precision, const ir::Value* bias);
+
+// True when a Linear/LSTM data input has the precision's form: int8-static needs per-tensor
+// calibrated parameters (symmetric or affine) on an f32 value, every other precision a plain f32.
+bool activation_has_form(ir::Precision precision, const ir::Value& x);
+
+// The run-time quantization static int8 applies to an activation with calibrated parameters.
+Result<ActivationQuant> activation_quant_of(const ir::Node& node, const ir::Value& x);
+
+// Fails naming the node and `what` unless `v` is a constant.
+Status require_constant(const ir::Node& node, const std::string& what, const ir::Value& v);
+
+// The per-output-channel scales of an int8 weight (ProjectionSpec::weight, [N, K]), checked: one
+// finite positive scale per row (defined in linear_w8a16.cpp).
+Result<std::vector<float>> int8_weight_scales(const ProjectionSpec& spec);
+
+// Σ_k q[n, k] for each row of an int8 weight [N, K]: folds an activation zero point into the
+// epilogue (acc' = Σ qx·qw − z_x·Σ qw, docs/quantization.md §4). Run in prepare.
+std::vector<int32_t> int8_weight_row_sums(const int8_t* q, int64_t N, int64_t K);
+
+// Symmetric int8 quantization of one row (docs/quantization.md §1, per row): s = max|x| / 127
+// (s = 1 for an all-zero row), q = clamp(round_half_even(x / s), -127, 127). The same formula as
+// ir::quantize_symmetric, in place so that run() allocates nothing. Returns s.
+float quantize_row_symmetric(const float* x, int64_t K, int8_t* q);
+
+// Affine / symmetric quantization with fixed parameters, stored as int8: the code
+// clamp(round_half_even(x / scale) + zero_point, qmin, qmax) minus `offset` (128 for the uint8
+// range so that the codes fit int8; 0 otherwise).
+void quantize_row_fixed(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
+                        int8_t* q);
+
+// Slices of one workspace, each starting on a 64-byte boundary. With a null base it only counts,
+// so the same sequence of take() calls gives workspace_bytes() and the run-time pointers.
+class WorkspaceCarver {
+ public:
+  explicit WorkspaceCarver(void* base = nullptr) : base_(static_cast<std::byte*>(base)) {}
+  template <typename T>
+  T* take(int64_t count) {
+    std::byte* p = base_ == nullptr ? nullptr : base_ + used_;
+    used_ += (static_cast<std::size_t>(count) * sizeof(T) + kAlign - 1) / kAlign * kAlign;
+    return reinterpret_cast<T*>(p);
+  }
+  std::size_t used() const { return used_; }
+
+ private:
+  static constexpr std::size_t kAlign = 64;
+  std::byte* base_;
+  std::size_t used_ = 0;
+};
+
+}  // namespace qrt::ops::quantized

@@ -1,0 +1,239 @@
+// Quantized LSTM kernels: every precision against the f32 LSTM (itself tested against float64 in
+// test_lstm.cpp) with per-precision error bounds; the weight-only precisions also against the f32
+// LSTM run on their dequantized weights, which isolates the shared recurrence (must agree to float
+// rounding); supports() rejections.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "ir/half.h"
+#include "ir/quantize.h"
+#include "tests/ops/quantized_harness.h"
+#include "tests/support/random.h"
+
+namespace qrt::testing {
+namespace {
+
+struct LstmDims {
+  int64_t B, T, C, H, L;
+  bool with_state;  // h0 / c0 given
+};
+
+struct FloatLstm {
+  LstmDims d;
+  std::vector<float> x, h0, c0;
+  std::vector<std::vector<float>> w;  // per layer: w_ih, w_hh, b_ih, b_hh
+};
+
+FloatLstm random_lstm(const LstmDims& d, uint64_t seed) {
+  FloatLstm f{d, random_floats(d.B * d.T * d.C, seed), {}, {}, {}};
+  if (d.with_state) {
+    f.h0 = random_floats(d.L * d.B * d.H, seed + 1, -0.5f, 0.5f);
+    f.c0 = random_floats(d.L * d.B * d.H, seed + 2, -0.5f, 0.5f);
+  }
+  // PyTorch's init: U(-1/sqrt(H), 1/sqrt(H)).
+  const float r = 1.0f / std::sqrt(static_cast<float>(d.H));
+  for (int64_t l = 0; l < d.L; ++l) {
+    const int64_t in = l == 0 ? d.C : d.H;
+    const uint64_t s = seed + 100 * (l + 1);
+    f.w.push_back(random_floats(4 * d.H * in, s, -r, r));
+    f.w.push_back(random_floats(4 * d.H * d.H, s + 1, -r, r));
+    f.w.push_back(random_floats(4 * d.H, s + 2, -r, r));
+    f.w.push_back(random_floats(4 * d.H, s + 3, -r, r));
+  }
+  return f;
+}
+
+// Builds the weight input of layer l, matrix m (0: w_ih, 1: w_hh) from its float values.
+using WeightMaker = std::function<QInput(const std::string& name, const ir::Shape& shape,
+                                         const std::vector<float>&)>;
+
+QCase lstm_case(const FloatLstm& f, const std::string& precision, const WeightMaker& make_weight,
+                std::optional<ir::QuantParams> x_quant = std::nullopt) {
+  const LstmDims& d = f.d;
+  QCase c;
+  c.op = ir::OpKind::kLSTM;
+  c.attrs = ir::LstmAttrs{d.H, d.L};
+  c.precision.precision = precision;
+  c.inputs.push_back(f32_input("x", {d.B, d.T, d.C}, f.x, x_quant));
+  if (d.with_state) {
+    c.inputs.push_back(f32_input("h0", {d.L, d.B, d.H}, f.h0));
+    c.inputs.push_back(f32_input("c0", {d.L, d.B, d.H}, f.c0));
+  } else {
+    c.inputs.push_back(absent_input());
+    c.inputs.push_back(absent_input());
+  }
+  for (int64_t l = 0; l < d.L; ++l) {
+    const int64_t in = l == 0 ? d.C : d.H;
+    const std::string sfx = std::to_string(l);
+    c.inputs.push_back(make_weight("w_ih" + sfx, {4 * d.H, in}, f.w[4 * l]));
+    c.inputs.push_back(make_weight("w_hh" + sfx, {4 * d.H, d.H}, f.w[4 * l + 1]));
+    c.inputs.push_back(f32_constant("b_ih" + sfx, {4 * d.H}, f.w[4 * l + 2]));
+    c.inputs.push_back(f32_constant("b_hh" + sfx, {4 * d.H}, f.w[4 * l + 3]));
+  }
+  c.output_shapes = {{d.B, d.T, d.H}, {d.L, d.B, d.H}, {d.L, d.B, d.H}};
+  return c;
+}
+
+QInput f32_weight(const std::string& name, const ir::Shape& shape, const std::vector<float>& w) {
+  return f32_constant(name, shape, w);
+}
+
+QInput int8_weight(const std::string& name, const ir::Shape& shape, const std::vector<float>& w) {
+  auto q = ir::quantize_weight_per_channel({w, shape});
+  REQUIRE(q.is_ok());
+  return raw_constant(name, ir::DType::kI8, shape, q->codes.data(), q->codes.size(), q->params);
+}
+
+QInput dequantized_int8_weight(const std::string& name, const ir::Shape& shape,
+                               const std::vector<float>& w) {
+  auto q = ir::quantize_weight_per_channel({w, shape});
+  REQUIRE(q.is_ok());
+  std::vector<float> dq(w.size());
+  for (int64_t n = 0; n < shape[0]; ++n)
+    for (int64_t k = 0; k < shape[1]; ++k)
+      dq[n * shape[1] + k] = q->params.scales[n] * q->codes[n * shape[1] + k];
+  return f32_constant(name, shape, dq);
+}
+
+constexpr int64_t kNf4Block = 32;
+
+QInput nf4_weight(const std::string& name, const ir::Shape& shape, const std::vector<float>& w) {
+  auto q = ir::quantize_nf4({w, shape}, kNf4Block, /*double_quant=*/true);
+  REQUIRE(q.is_ok());
+  return raw_constant(name, ir::DType::kNF4, shape, q->packed.data(), q->packed.size(), q->params);
+}
+
+QInput dequantized_nf4_weight(const std::string& name, const ir::Shape& shape,
+                              const std::vector<float>& w) {
+  auto q = ir::quantize_nf4({w, shape}, kNf4Block, /*double_quant=*/true);
+  REQUIRE(q.is_ok());
+  auto dq = ir::dequantize_nf4(q->packed, shape, q->params);
+  REQUIRE(dq.is_ok());
+  return f32_constant(name, shape, *dq);
+}
+
+WeightMaker half_weight(bool bf16) {
+  return [bf16](const std::string& name, const ir::Shape& shape, const std::vector<float>& w) {
+    std::vector<uint16_t> h(w.size());
+    for (std::size_t i = 0; i < w.size(); ++i)
+      h[i] = bf16 ? ir::float_to_bf16_bits(w[i]) : ir::float_to_f16_bits(w[i]);
+    return raw_constant(name, bf16 ? ir::DType::kBF16 : ir::DType::kF16, shape, h.data(),
+                        h.size() * 2, std::nullopt);
+  };
+}
+
+double max_error(const QRun& a, const QRun& b) {
+  double e = 0;
+  for (std::size_t o = 0; o < a.outputs.size(); ++o)
+    e = std::max<double>(e, max_abs_diff(a.outputs[o], b.outputs[o]));
+  return e;
+}
+
+const LstmDims kDims[] = {
+    {1, 1, 32, 32, 1, false}, {3, 6, 64, 32, 2, true}, {2, 5, 32, 64, 1, true}};
+
+// Largest |quantized − f32| over y, h_n, c_n allowed for each precision, on these unit-range
+// inputs and PyTorch-initialized weights. The error comes from each precision's rounding step
+// (fp16 2^-11 and bf16 2^-8 relative; int8 weights per channel max|w|/254 per element;
+// dynamic/static int8 add an activation step of max|x|/254; NF4 roughly absmax/20 per element),
+// summed over K products and carried through the recurrence. The bounds are about three times the
+// largest error these seeds produce (fp16 3e-4, bf16 1.7e-3, w8a16 2.8e-3, int8-dynamic 3.2e-3,
+// int8-static 6.7e-3, nf4 6.9e-2), tight enough that a wrong scale or a skipped step fails.
+constexpr double kMaxErrorFp16 = 1e-3;
+constexpr double kMaxErrorBf16 = 6e-3;
+constexpr double kMaxErrorW8A16 = 1e-2;
+constexpr double kMaxErrorInt8Dynamic = 1e-2;
+constexpr double kMaxErrorInt8Static = 2e-2;
+constexpr double kMaxErrorNf4 = 0.2;
+// Same weights, f32 arithmetic in another summation order, through T steps: float rounding only.
+constexpr double kSameWeightsTolerance = 2e-5;
+
+TEST_CASE("quantized LSTM vs f32 LSTM, every precision") {
+  uint64_t seed = 7000;
+  for (const LstmDims& d : kDims) {
+    ++seed;
+    INFO("seed " << seed << " B " << d.B << " T " << d.T << " C " << d.C << " H " << d.H << " L "
+                 << d.L << " state " << d.with_state);
+    const FloatLstm f = random_lstm(d, seed);
+    auto reference = run_quantized_op(lstm_case(f, "fp32", f32_weight));
+    REQUIRE_MESSAGE(reference.is_ok(), reference.status().to_string());
+    REQUIRE(reference->kernel == "cpu.reference.lstm");
+    CHECK(max_abs(reference->outputs[0]) > 0.01f);
+
+    ir::QuantParams sym;
+    sym.scheme = ir::QuantScheme::kSymmetricPerTensor;
+    sym.scales = {1.0f / 127.0f};  // x in [-1, 1)
+    ir::QuantParams affine;
+    affine.scheme = ir::QuantScheme::kAffinePerTensor;
+    affine.scales = {2.0f / 255.0f};
+    affine.zero_points = {128};
+
+    struct Variant {
+      std::string precision;
+      WeightMaker weight;
+      std::optional<ir::QuantParams> x_quant;
+      double bound;
+    };
+    const Variant variants[] = {
+        {"fp16", half_weight(false), std::nullopt, kMaxErrorFp16},
+        {"bf16", half_weight(true), std::nullopt, kMaxErrorBf16},
+        {"w8a16", int8_weight, std::nullopt, kMaxErrorW8A16},
+        {"int8-dynamic", int8_weight, std::nullopt, kMaxErrorInt8Dynamic},
+        {"int8-static", int8_weight, sym, kMaxErrorInt8Static},
+        {"int8-static", int8_weight, affine, kMaxErrorInt8Static},
+        {"nf4", nf4_weight, std::nullopt, kMaxErrorNf4},
+    };
+    for (const Variant& v : variants) {
+      const std::string label =
+          v.precision + (v.x_quant && !v.x_quant->zero_points.empty() ? " (affine x)" : "");
+      INFO("precision " << label);
+      auto got = run_quantized_op(lstm_case(f, v.precision, v.weight, v.x_quant));
+      REQUIRE_MESSAGE(got.is_ok(), got.status().to_string());
+      CHECK(got->kernel == "cpu.reference.lstm." + v.precision);
+      const double err = max_error(*got, *reference);
+      MESSAGE(label << " max |error| vs f32: " << err);
+      CHECK(err <= v.bound);
+      CHECK(err > 0.0);  // it really ran in the lower precision
+    }
+  }
+}
+
+TEST_CASE("weight-only LSTM equals the f32 LSTM on the dequantized weights") {
+  uint64_t seed = 7100;
+  for (const LstmDims& d : kDims) {
+    ++seed;
+    INFO("seed " << seed << " B " << d.B << " T " << d.T << " C " << d.C << " H " << d.H);
+    const FloatLstm f = random_lstm(d, seed);
+    for (bool nf4 : {false, true}) {
+      INFO("nf4 " << nf4);
+      auto got =
+          run_quantized_op(lstm_case(f, nf4 ? "nf4" : "w8a16", nf4 ? nf4_weight : int8_weight));
+      auto want = run_quantized_op(
+          lstm_case(f, "fp32", nf4 ? dequantized_nf4_weight : dequantized_int8_weight));
+      REQUIRE_MESSAGE(got.is_ok(), got.status().to_string());
+      REQUIRE_MESSAGE(want.is_ok(), want.status().to_string());
+      CHECK(max_error(*got, *want) <= kSameWeightsTolerance);
+    }
+  }
+}
+
+TEST_CASE("quantized LSTM: supports() rejects mismatched forms") {
+  const LstmDims d{2, 3, 32, 32, 2, false};
+  const FloatLstm f = random_lstm(d, 7200);
+  CHECK(selected_kernel(lstm_case(f, "int8-dynamic", int8_weight)) ==
+        "cpu.reference.lstm.int8-dynamic");
+  CHECK(selected_kernel(lstm_case(f, "int8-dynamic", f32_weight)) == "");
+  CHECK(selected_kernel(lstm_case(f, "fp32", int8_weight)) == "");
+  CHECK(selected_kernel(lstm_case(f, "int8-static", int8_weight)) == "");  // x not calibrated
+  CHECK(selected_kernel(lstm_case(f, "fp16", half_weight(true))) == "");   // bf16 weights
+  CHECK(selected_kernel(lstm_case(f, "nf4", int8_weight)) == "");
+  // One layer's w_hh in another form.
+  QCase mixed = lstm_case(f, "w8a16", int8_weight);
+  mixed.inputs[3 + 4 + 1] = f32_weight("w_hh1", {4 * d.H, d.H}, f.w[5]);
+  CHECK(selected_kernel(mixed) == "");
+}
+
+}  // namespace
+}  // namespace qrt::testing
