@@ -12,12 +12,33 @@ commands:
   run MODEL --input NAME=FILE.npy [--input ...] --output-dir DIR [--device cpu|cuda] [--strict]
                            run a model on float32 .npy inputs and write DIR/<output>.npy
                            per graph output (DIR is created if missing)
+  quantize MODEL -o OUT --mode fp16|bf16|w8|dynamic|static|nf4 [options]
+                           convert a float model, save it to OUT and print each weighted
+                           layer's precision and reason, and the size before and after
+  compare A.qrt B.qrt --input NAME=FILE.npy [--input ...]
+                           run both models on the same inputs and print, per activation
+                           (paired by value name), SQNR dB, cosine and max abs error of B vs A
 
 options of run:
   --input NAME=FILE.npy    value of graph input NAME (float32, C order); repeat per input
   --output-dir DIR         where the outputs go
   --device cpu|cuda        backend (default cpu); nodes without a kernel there run on the cpu
   --strict                 fail, naming the node, instead of falling back to the cpu
+
+options of quantize:
+  -o, --output OUT         the converted model
+  --mode MODE              fp16, bf16 (weights downcast), w8 (int8 weights, float activations),
+                           dynamic (int8 weights and per-row int8 activations at run time),
+                           static (int8 weights and calibrated per-tensor int8 activations),
+                           nf4 (4-bit NormalFloat weights)
+  --keep LIST              layers kept in fp16: first,last (default), none, or a comma list of
+                           first, last and node-name patterns ('*' matches any run of characters)
+  --min-in-features N      keep (fp32) Linear layers with fewer input features (default 0)
+  --threshold T            dynamic: LLM.int8() outlier threshold, 0 disables (default 6.0)
+  --block-size B           nf4: block size, a power of two from 32 to 4096 (default 64)
+  --calib FILE.npy         static: calibration inputs [N, ...] for the model's single input
+  --calib-batch N          static: rows of FILE.npy per calibration run (default 32)
+  --method METHOD          static: minmax (default), ema, percentile, mse or entropy
 
   qrt --help               this text
 )";

@@ -27,5 +27,7 @@ std::string load_error(const std::string& path, const Status& status);
 // Subcommands; `args` excludes the program and command names. They return the exit code.
 int inspect_command(std::span<const std::string> args);
 int run_command(std::span<const std::string> args);
+int quantize_command(std::span<const std::string> args);
+int compare_command(std::span<const std::string> args);
 
 }  // namespace qrt::tools

@@ -22,7 +22,10 @@ int dispatch(const std::vector<std::string>& args) {
   const std::span<const std::string> rest(args.data() + 1, args.size() - 1);
   if (command == "inspect") return inspect_command(rest);
   if (command == "run") return run_command(rest);
-  return report_error("unknown command '" + command + "' (expected inspect or run; see qrt --help)",
+  if (command == "quantize") return quantize_command(rest);
+  if (command == "compare") return compare_command(rest);
+  return report_error("unknown command '" + command +
+                          "' (expected inspect, run, quantize or compare; see qrt --help)",
                       kExitUsage);
 }
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "samples/forecasting/precision_variants.h"
+
 namespace qrt::samples {
 namespace {
 
@@ -24,8 +26,13 @@ std::string forecast_usage() {
   return "usage: forecast --model M.qrt --data ETTh1.csv [--lookback 96] [--horizon 96]\n"
          "                [--json OUT.json] [--plot OUT.svg] [--device cpu|cuda] [--batch 32]\n"
          "                [--plot-window 0] [--latency-windows 50]\n"
+         "                [--precision all|fp32|fp16|w8a16|dynamic|static|nf4]\n"
+         "                [--calibration-windows 256]\n"
          "Runs the model on every ETTh1 test window (z-scored with train statistics, stride 1)\n"
-         "and reports MSE/MAE beside the repeat-last-value baseline, model size and latency.\n";
+         "and reports MSE/MAE beside the repeat-last-value baseline, model size and latency.\n"
+         "--precision builds each precision from the fp32 model in memory (default all; one\n"
+         "name reports fp32 and that precision); static calibrates on evenly spaced training\n"
+         "windows. The SVG plot shows the fp32 forecast.\n";
 }
 
 Result<ForecastOptions> parse_forecast_options(const std::vector<std::string>& args) {
@@ -60,6 +67,11 @@ Result<ForecastOptions> parse_forecast_options(const std::vector<std::string>& a
       QRT_ASSIGN_OR_RETURN(options.batch, parse_positive(flag, value, false));
     } else if (flag == "--plot-window") {
       QRT_ASSIGN_OR_RETURN(options.plot_window, parse_positive(flag, value, true));
+    } else if (flag == "--precision") {
+      QRT_RETURN_IF_ERROR(parse_forecast_precisions(value).status());
+      options.precision = value;
+    } else if (flag == "--calibration-windows") {
+      QRT_ASSIGN_OR_RETURN(options.calibration_windows, parse_positive(flag, value, false));
     } else if (flag == "--latency-windows") {
       QRT_ASSIGN_OR_RETURN(options.latency_windows, parse_positive(flag, value, false));
     } else {

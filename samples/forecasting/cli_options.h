@@ -18,8 +18,10 @@ struct ForecastOptions {
   std::string plot_path;  // empty: no SVG
   bool want_cuda = false;
   int64_t batch = 32;
-  int64_t plot_window = 0;       // test window drawn in the SVG
-  int64_t latency_windows = 50;  // batch-1 runs whose median is the latency
+  int64_t plot_window = 0;            // test window drawn in the SVG
+  int64_t latency_windows = 50;       // runs (batch 1, and batch 32) whose median is the latency
+  std::string precision = "all";      // all, or one of forecast_precision_names()
+  int64_t calibration_windows = 256;  // training windows that calibrate the static int8 model
   bool help = false;
 };
 

@@ -61,19 +61,32 @@ Result<ForecastModel> ForecastModel::load(const std::string& path, int64_t lookb
 
   auto graph = ir::load_model_file(path);
   if (!graph.is_ok()) return graph.status().with_context("loading model '" + path + "'");
-  QRT_RETURN_IF_ERROR(check_model_shapes(*graph, path, lookback, horizon));
+  QRT_ASSIGN_OR_RETURN(ForecastModel model,
+                       from_graph(std::make_shared<const ir::Graph>(std::move(graph).value()), path,
+                                  lookback, horizon));
+  model.file_bytes_ = bytes;
+  return model;
+}
+
+Result<ForecastModel> ForecastModel::from_graph(std::shared_ptr<const ir::Graph> graph,
+                                                const std::string& label, int64_t lookback,
+                                                int64_t horizon) {
+  if (graph == nullptr) return invalid_argument("model '" + label + "': no graph");
+  QRT_RETURN_IF_ERROR(check_model_shapes(*graph, label, lookback, horizon));
+  auto serialized = ir::serialize_model(*graph);
+  if (!serialized.is_ok()) return serialized.status().with_context("serializing '" + label + "'");
 
   ForecastModel model;
-  model.graph_ = std::make_shared<const ir::Graph>(std::move(graph).value());
+  model.graph_ = std::move(graph);
   runtime::KernelRegistry registry;
   ops::register_cpu_kernels(registry);
   auto session = runtime::Session::create(model.graph_, registry);
-  if (!session.is_ok()) return session.status().with_context("preparing model '" + path + "'");
+  if (!session.is_ok()) return session.status().with_context("preparing model '" + label + "'");
   model.session_ = std::move(session).value();
   model.input_name_ = model.graph_->values[static_cast<std::size_t>(model.graph_->inputs[0])].name;
   model.lookback_ = lookback;
   model.horizon_ = horizon;
-  model.file_bytes_ = bytes;
+  model.serialized_bytes_ = serialized->size();
   return model;
 }
 
@@ -109,12 +122,17 @@ Result<runtime::Tensor> ForecastModel::run_windows(const WindowedSeries& series,
   return std::move(outputs[0]);
 }
 
-Result<ErrorMetrics> ForecastModel::evaluate(const WindowedSeries& series, int64_t batch) {
+Result<ErrorMetrics> ForecastModel::evaluate(const WindowedSeries& series, int64_t batch,
+                                             int64_t max_windows) {
   if (batch < 1) return invalid_argument("batch must be >= 1, got " + std::to_string(batch));
+  if (max_windows < 0)
+    return invalid_argument("max_windows must be >= 0, got " + std::to_string(max_windows));
+  const int64_t windows =
+      max_windows > 0 ? std::min(max_windows, series.window_count()) : series.window_count();
   ErrorAccumulator errors;
   const int64_t target_floats = horizon_ * kEttChannels;
-  for (int64_t first = 0; first < series.window_count(); first += batch) {
-    const int64_t count = std::min(batch, series.window_count() - first);
+  for (int64_t first = 0; first < windows; first += batch) {
+    const int64_t count = std::min(batch, windows - first);
     QRT_ASSIGN_OR_RETURN(runtime::Tensor forecast, run_windows(series, first, count));
     const float* predicted = forecast.span<const float>().data();
     for (int64_t w = 0; w < count; ++w) {
@@ -131,19 +149,25 @@ Result<std::vector<float>> ForecastModel::predict(const WindowedSeries& series, 
   return std::vector<float>(values.begin(), values.begin() + horizon_ * kEttChannels);
 }
 
-Result<double> ForecastModel::median_latency_ms(const WindowedSeries& series, int64_t count) {
-  count = std::min(count, series.window_count());
-  if (count < 1) return invalid_argument("latency needs at least one window");
+Result<double> ForecastModel::median_latency_ms(const WindowedSeries& series, int64_t count,
+                                                int64_t batch) {
+  if (batch < 1 || batch > series.window_count())
+    return invalid_argument("latency batch " + std::to_string(batch) + " is outside [1, " +
+                            std::to_string(series.window_count()) + "]");
+  if (count < 1) return invalid_argument("latency needs at least one run");
+  // Run i covers windows [start(i), start(i) + batch), wrapping so that every run is full.
+  const int64_t starts = series.window_count() - batch + 1;
+  const auto start = [&](int64_t i) { return (i * batch) % starts; };
   for (int i = 0; i < kLatencyWarmupRuns; ++i) {
-    QRT_RETURN_IF_ERROR(run_windows(series, 0, 1).status());
+    QRT_RETURN_IF_ERROR(run_windows(series, start(i), batch).status());
   }
   std::vector<double> times_ms;
   times_ms.reserve(static_cast<std::size_t>(count));
-  for (int64_t w = 0; w < count; ++w) {
-    const auto start = std::chrono::steady_clock::now();
-    QRT_RETURN_IF_ERROR(run_windows(series, w, 1).status());
-    const auto stop = std::chrono::steady_clock::now();
-    times_ms.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
+  for (int64_t i = 0; i < count; ++i) {
+    const auto begin = std::chrono::steady_clock::now();
+    QRT_RETURN_IF_ERROR(run_windows(series, start(i), batch).status());
+    const auto end = std::chrono::steady_clock::now();
+    times_ms.push_back(std::chrono::duration<double, std::milli>(end - begin).count());
   }
   const auto middle = times_ms.begin() + static_cast<std::ptrdiff_t>(times_ms.size() / 2);
   std::nth_element(times_ms.begin(), middle, times_ms.end());

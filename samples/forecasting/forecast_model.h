@@ -20,16 +20,27 @@ class ForecastModel {
   // Loads `path`, checks it has one input and one output whose shapes match `lookback` and
   // `horizon` (7 channels, dynamic or any batch dimension), and creates a CPU session.
   static Result<ForecastModel> load(const std::string& path, int64_t lookback, int64_t horizon);
+  // The same checks and session for a graph built in memory (a quantized variant); `label` names
+  // it in errors.
+  static Result<ForecastModel> from_graph(std::shared_ptr<const ir::Graph> graph,
+                                          const std::string& label, int64_t lookback,
+                                          int64_t horizon);
 
-  // MSE/MAE over every window of `series`, `batch` windows per run (the last run may be smaller).
-  Result<ErrorMetrics> evaluate(const WindowedSeries& series, int64_t batch);
+  // MSE/MAE over every window of `series` (or its first `max_windows` when > 0), `batch` windows
+  // per run (the last run may be smaller).
+  Result<ErrorMetrics> evaluate(const WindowedSeries& series, int64_t batch,
+                                int64_t max_windows = 0);
   // The [H, 7] forecast of window `index`.
   Result<std::vector<float>> predict(const WindowedSeries& series, int64_t index);
-  // Median wall time (ms) of a batch-1 run over windows 0..count-1 after a short warm-up; includes
-  // copying the window into the input tensor, as a caller would.
-  Result<double> median_latency_ms(const WindowedSeries& series, int64_t count);
+  // Median wall time (ms) of `count` runs of `batch` consecutive windows (run i starts at window
+  // i·batch, wrapping) after a short warm-up; includes copying the windows into the input tensor,
+  // as a caller would.
+  Result<double> median_latency_ms(const WindowedSeries& series, int64_t count, int64_t batch = 1);
 
+  // Size of the file the model was loaded from (0 for a graph built in memory).
   uint64_t file_bytes() const { return file_bytes_; }
+  // Size of the graph serialized as a .qrt file (ir::serialize_model): what it costs to ship.
+  uint64_t serialized_bytes() const { return serialized_bytes_; }
   const ir::Graph& graph() const { return *graph_; }
 
  private:
@@ -42,6 +53,7 @@ class ForecastModel {
   int64_t lookback_ = 0;
   int64_t horizon_ = 0;
   uint64_t file_bytes_ = 0;
+  uint64_t serialized_bytes_ = 0;
 };
 
 }  // namespace qrt::samples

@@ -2,7 +2,9 @@
 //   {"dataset": "ETTh1", "horizon": 96, "lookback": 96, "test_windows": 2785,
 //    "repeat_baseline": {"mse": ..., "mae": ...},
 //    "results": [{"precision": "fp32", "mse": ..., "mae": ..., "model_bytes": ..., "latency_ms":
-//    ...}]}
+//    ..., "latency_b32_ms": ...}, {"precision": "int8-dynamic", ...}, ...]}
+// One result per precision; "precision" is the name ir::precision_name gives, "model_bytes" the
+// serialized size of that graph, "latency_ms" batch 1 and "latency_b32_ms" batch 32 (medians, CPU).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,8 @@ struct PrecisionResult {
   double mse = 0.0;
   double mae = 0.0;
   uint64_t model_bytes = 0;
-  double latency_ms = 0.0;  // batch 1, median
+  double latency_ms = 0.0;      // batch 1, median
+  double latency_b32_ms = 0.0;  // batch 32, median
 };
 
 struct ForecastReport {

@@ -1,8 +1,12 @@
 // forecast: evaluates a .qrt forecaster on the ETTh1 test split with the standard protocol and
-// reports MSE/MAE (normalised scale, every window), the repeat-last-value baseline, model size and
-// batch-1 latency; optionally writes a JSON report and an SVG of one forecast.
+// reports, per precision built from it (fp32, fp16, w8a16, int8 dynamic and static, nf4), MSE/MAE
+// (normalised scale, every window), the change vs fp32, model size and batch-1 / batch-32 latency,
+// beside the repeat-last-value baseline; optionally writes a JSON report and an SVG of one
+// forecast.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -12,6 +16,7 @@
 #include "samples/forecasting/forecast_model.h"
 #include "samples/forecasting/json_report.h"
 #include "samples/forecasting/metrics.h"
+#include "samples/forecasting/precision_variants.h"
 #include "samples/forecasting/svg_plot.h"
 #include "samples/forecasting/text_file.h"
 
@@ -67,34 +72,103 @@ std::string plot_svg(const WindowedSeries& test, const ChannelStats& stats, int6
   return render_line_plot_svg(spec);
 }
 
-void print_table(const ForecastOptions& options, const ErrorMetrics& model,
-                 const ErrorMetrics& repeat, uint64_t model_bytes, double latency_ms) {
+// One evaluated precision: a row of the table and one result of the JSON report.
+struct PrecisionRow {
+  std::string name;  // ir::precision_name
+  ErrorMetrics metrics;
+  uint64_t model_bytes = 0;
+  double latency_b1_ms = 0.0;
+  double latency_b32_ms = 0.0;
+  std::string layers;  // weighted layers and their precision
+};
+
+// Windows per run for the second latency column (the evaluation default).
+constexpr int64_t kLatencyBatch = 32;
+
+double percent_change(double value, double reference) {
+  return reference == 0.0 ? 0.0 : 100.0 * (value - reference) / reference;
+}
+
+void print_table(const ForecastOptions& options, const std::vector<PrecisionRow>& rows,
+                 const ErrorMetrics& repeat) {
+  const PrecisionRow& fp32 = rows.front();
   std::printf(
       "ETTh1 test split: lookback %lld, horizon %lld, %lld windows (stride 1, no drop_last), "
       "7 channels, normalised scale\n",
       static_cast<long long>(options.lookback), static_cast<long long>(options.horizon),
-      static_cast<long long>(model.windows));
-  std::printf("%-26s %10s %10s %12s %12s\n", "forecaster", "MSE", "MAE", "bytes", "latency ms");
-  std::printf("%-26s %10.6f %10.6f %12llu %12.3f\n", "model fp32", model.mse, model.mae,
-              static_cast<unsigned long long>(model_bytes), latency_ms);
-  std::printf("%-26s %10.6f %10.6f %12s %12s\n", "repeat last value", repeat.mse, repeat.mae, "-",
-              "-");
-  std::printf("%-26s %10.3f %10.3f %12s %12s\n", "repeat, published [1]", kPublishedRepeatMse,
-              kPublishedRepeatMae, "-", "-");
+      static_cast<long long>(fp32.metrics.windows));
+  std::printf("%-24s %10s %10s %9s %10s %7s %9s %9s\n", "forecaster", "MSE", "MAE", "dMSE %",
+              "bytes", "ratio", "b1 ms", "b32 ms");
+  for (const PrecisionRow& r : rows) {
+    std::printf("%-24s %10.6f %10.6f %+9.3f %10llu %7.3f %9.3f %9.3f\n",
+                ("model " + r.name).c_str(), r.metrics.mse, r.metrics.mae,
+                percent_change(r.metrics.mse, fp32.metrics.mse),
+                static_cast<unsigned long long>(r.model_bytes),
+                static_cast<double>(r.model_bytes) / static_cast<double>(fp32.model_bytes),
+                r.latency_b1_ms, r.latency_b32_ms);
+  }
+  std::printf("%-24s %10.6f %10.6f %9s %10s %7s %9s %9s\n", "repeat last value", repeat.mse,
+              repeat.mae, "-", "-", "-", "-", "-");
+  std::printf("%-24s %10.3f %10.3f %9s %10s %7s %9s %9s\n", "repeat, published [1]",
+              kPublishedRepeatMse, kPublishedRepeatMae, "-", "-", "-", "-", "-");
+  if (rows.size() > 1) {
+    std::printf("layers (default policy: first and last weighted layer kept in fp16):\n");
+    for (const PrecisionRow& r : rows)
+      if (r.name != "fp32") std::printf("  %-13s %s\n", r.name.c_str(), r.layers.c_str());
+  }
   std::printf(
-      "latency: batch 1, median of %lld windows, CPU. [1] Zeng et al., AAAI 2023, "
-      "L=336 with drop_last.\n",
-      static_cast<long long>(options.latency_windows));
+      "dMSE: MSE change vs fp32. bytes: serialized .qrt size; ratio vs fp32. latency: median of "
+      "%lld runs at batch 1 and at batch %lld, CPU. [1] Zeng et al., AAAI 2023, L=336 with "
+      "drop_last.\n",
+      static_cast<long long>(options.latency_windows), static_cast<long long>(kLatencyBatch));
+}
+
+Result<PrecisionRow> evaluate_precision(ForecastModel& model, ir::Precision precision,
+                                        const WindowedSeries& test,
+                                        const ForecastOptions& options) {
+  PrecisionRow row;
+  row.name = ir::precision_name(precision);
+  row.layers = weighted_layer_summary(model.graph());
+  row.model_bytes = model.serialized_bytes();
+  QRT_ASSIGN_OR_RETURN(row.metrics, model.evaluate(test, options.batch));
+  QRT_ASSIGN_OR_RETURN(row.latency_b1_ms, model.median_latency_ms(test, options.latency_windows));
+  QRT_ASSIGN_OR_RETURN(row.latency_b32_ms,
+                       model.median_latency_ms(test, options.latency_windows,
+                                               std::min(kLatencyBatch, test.window_count())));
+  return row;
+}
+
+Result<PrecisionRow> build_and_evaluate(const ir::Graph& fp32, ir::Precision precision,
+                                        const WindowedSeries& train, const WindowedSeries& test,
+                                        const ForecastOptions& options) {
+  const std::string name = ir::precision_name(precision);
+  CalibrationSpec calibration;
+  calibration.windows = options.calibration_windows;
+  auto graph = build_precision_variant(fp32, precision, train, calibration);
+  if (!graph.is_ok()) return graph.status().with_context("building the " + name + " model");
+  QRT_ASSIGN_OR_RETURN(
+      ForecastModel variant,
+      ForecastModel::from_graph(std::make_shared<const ir::Graph>(std::move(graph).value()),
+                                options.model_path + " (" + name + ")", options.lookback,
+                                options.horizon));
+  auto row = evaluate_precision(variant, precision, test, options);
+  if (!row.is_ok()) return row.status().with_context("evaluating the " + name + " model");
+  return row;
 }
 
 Status run(const ForecastOptions& options) {
   report_device_choice(options.want_cuda);
+  QRT_ASSIGN_OR_RETURN(const std::vector<ir::Precision> precisions,
+                       parse_forecast_precisions(options.precision));
   QRT_ASSIGN_OR_RETURN(EttTable table, load_ett_csv(options.data_path));
   QRT_RETURN_IF_ERROR(require_protocol_rows(table, options.data_path));
   QRT_ASSIGN_OR_RETURN(ChannelStats stats, train_statistics(table));
   QRT_ASSIGN_OR_RETURN(
       WindowedSeries test,
       WindowedSeries::make(table, stats, EttSplit::kTest, options.lookback, options.horizon));
+  QRT_ASSIGN_OR_RETURN(
+      WindowedSeries train,
+      WindowedSeries::make(table, stats, EttSplit::kTrain, options.lookback, options.horizon));
   if (options.plot_window >= test.window_count()) {
     return invalid_argument("--plot-window " + std::to_string(options.plot_window) +
                             " is past the last of " + std::to_string(test.window_count()) +
@@ -102,19 +176,38 @@ Status run(const ForecastOptions& options) {
   }
   QRT_ASSIGN_OR_RETURN(ForecastModel model,
                        ForecastModel::load(options.model_path, options.lookback, options.horizon));
-  QRT_ASSIGN_OR_RETURN(ErrorMetrics metrics, model.evaluate(test, options.batch));
+  std::vector<PrecisionRow> rows;
+  // A precision that cannot be built or run is reported and the others still are: one missing
+  // kernel should not hide every other result. The exit status still says something failed.
+  std::vector<std::string> failures;
+  for (ir::Precision precision : precisions) {
+    const std::string name = ir::precision_name(precision);
+    if (precision == ir::Precision::kFP32) {
+      QRT_ASSIGN_OR_RETURN(PrecisionRow row, evaluate_precision(model, precision, test, options));
+      rows.push_back(std::move(row));
+      continue;
+    }
+    auto row = build_and_evaluate(model.graph(), precision, train, test, options);
+    if (!row.is_ok()) {
+      failures.push_back(name + ": " + row.status().message());
+      continue;
+    }
+    rows.push_back(std::move(row).value());
+  }
   const ErrorMetrics repeat = repeat_last_value_metrics(test);
-  QRT_ASSIGN_OR_RETURN(double latency_ms, model.median_latency_ms(test, options.latency_windows));
-  print_table(options, metrics, repeat, model.file_bytes(), latency_ms);
+  print_table(options, rows, repeat);
+  for (const std::string& f : failures) std::printf("not available: %s\n", f.c_str());
 
   if (!options.json_path.empty()) {
     ForecastReport report;
     report.horizon = options.horizon;
     report.lookback = options.lookback;
-    report.test_windows = metrics.windows;
+    report.test_windows = rows.front().metrics.windows;
     report.repeat_mse = repeat.mse;
     report.repeat_mae = repeat.mae;
-    report.results.push_back({"fp32", metrics.mse, metrics.mae, model.file_bytes(), latency_ms});
+    for (const PrecisionRow& r : rows)
+      report.results.push_back(
+          {r.name, r.metrics.mse, r.metrics.mae, r.model_bytes, r.latency_b1_ms, r.latency_b32_ms});
     QRT_RETURN_IF_ERROR(write_text_file(options.json_path, report_to_json(report)));
     std::printf("wrote %s\n", options.json_path.c_str());
   }
@@ -123,6 +216,11 @@ Status run(const ForecastOptions& options) {
     QRT_RETURN_IF_ERROR(
         write_text_file(options.plot_path, plot_svg(test, stats, options.plot_window, forecast)));
     std::printf("wrote %s\n", options.plot_path.c_str());
+  }
+  if (!failures.empty()) {
+    std::string message = std::to_string(failures.size()) + " precision(s) failed";
+    for (const std::string& f : failures) message += "; " + f;
+    return unsupported(message);
   }
   return Status::ok();
 }

@@ -1,0 +1,320 @@
+// `qrt quantize` and `qrt compare` end to end: runs the built binary (path from CMake) on a small
+// three-Linear model and checks exit codes, one-line errors, the per-layer decisions (also as
+// `qrt inspect` shows them from the saved file) and the per-activation error table.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ir/serialize.h"
+#include "tests/runtime/hand_graph.h"
+#include "tests/support/random.h"
+#include "tools/npy.h"
+
+#ifndef QRT_CLI_PATH
+#error "QRT_CLI_PATH must name the built qrt binary"
+#endif
+
+using namespace qrt;
+namespace fs = std::filesystem;
+
+namespace {
+
+// x [?, 64] -> fc1 (64 -> 64) -> relu -> fc2 (64 -> 64) -> relu -> fc3 (64 -> 5). K = 64 everywhere
+// so NF4's default block of 64 divides every row; 5 outputs (a prime) for the last layer.
+constexpr int64_t kIn = 64, kHidden = 64, kOut = 5;
+constexpr int64_t kRows = 7;
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+// The line of `text` that starts (after spaces) with `first_word` followed by a space.
+std::string line_of(const std::string& text, const std::string& first_word) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto start = line.find_first_not_of(' ');
+    if (start != std::string::npos &&
+        line.compare(start, first_word.size() + 1, first_word + " ") == 0)
+      return line;
+  }
+  return "";
+}
+
+class Fixture {
+ public:
+  Fixture()
+      : dir_(fs::temp_directory_path() / ("qrt_test_quantize_" + std::to_string(::getpid()))) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    testing::HandGraph h;
+    const auto x = h.input("x", {ir::kDynamicDim, kIn});
+    auto linear = [&](const std::string& name, ir::ValueId in, int64_t k, int64_t n,
+                      uint64_t seed) {
+      const auto w = h.constant(name + ".weight", {n, k}, testing::random_floats(n * k, seed));
+      const auto b = h.constant(name + ".bias", {n}, testing::random_floats(n, seed + 1));
+      return h.node(name, ir::OpKind::kLinear, {in, w, b});
+    };
+    const auto fc1 = linear("fc1", x, kIn, kHidden, seed_);
+    const auto r1 = h.node("relu1", ir::OpKind::kRelu, {fc1});
+    const auto fc2 = linear("fc2", r1, kHidden, kHidden, seed_ + 10);
+    const auto r2 = h.node("relu2", ir::OpKind::kRelu, {fc2});
+    h.output(linear("fc3", r2, kHidden, kOut, seed_ + 20));
+    model_ = (dir_ / "model.qrt").string();
+    Status saved = ir::save_model_file(h.graph(), model_);
+    REQUIRE_MESSAGE(saved.is_ok(), saved.to_string());
+    input_ = npy("x", {kRows, kIn}, testing::random_floats(kRows * kIn, seed_ + 30, -2.0f, 2.0f));
+  }
+  ~Fixture() { fs::remove_all(dir_); }
+
+  CliResult run(const std::string& args) const {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string command = std::string("'") + QRT_CLI_PATH + "' " + args + " >'" +
+                                out.string() + "' 2>'" + err.string() + "'";
+    const int status = std::system(command.c_str());
+    CliResult r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+  std::string npy(const std::string& name, const ir::Shape& shape, const std::vector<float>& data) {
+    const std::string path = (dir_ / (name + ".npy")).string();
+    REQUIRE(tools::write_npy(path, shape, data).is_ok());
+    return path;
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // "quantize 'model.qrt' -o 'OUT' " prefix.
+  std::string quantize_to(const std::string& out) const {
+    return "quantize '" + model_ + "' -o '" + path(out) + "' ";
+  }
+  const std::string& model() const { return model_; }
+  const std::string& input() const { return input_; }
+  uint64_t seed() const { return seed_; }
+
+ private:
+  fs::path dir_;
+  std::string model_, input_;
+  uint64_t seed_ = 9173;
+};
+
+void check_one_error_line(const CliResult& r, const std::string& must_contain) {
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.code != 0);
+  CHECK(r.code < 128);  // an exit, not a signal (crash)
+  CHECK(r.err.rfind("qrt: error: ", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(contains(r.err, must_contain));
+}
+
+void check_usage_error(const CliResult& r, const std::string& must_contain) {
+  check_one_error_line(r, must_contain);
+  CHECK(r.code == 2);
+}
+
+}  // namespace
+
+TEST_CASE("qrt quantize: bad modes and options are usage errors naming the option") {
+  Fixture f;
+  const std::string q = f.quantize_to("out.qrt");
+  check_usage_error(f.run("quantize"), "missing MODEL");
+  check_usage_error(f.run("quantize '" + f.model() + "' --mode dynamic"), "missing -o");
+  check_usage_error(f.run(q), "missing --mode");
+  check_usage_error(f.run(q + "--mode int3"), "unknown --mode 'int3'");
+  check_usage_error(f.run(q + "--mode auto"), "unknown --mode 'auto'");
+  check_usage_error(f.run(q + "--mode"), "--mode needs a value");
+  check_usage_error(f.run(q + "--mode dynamic --bogus 1"), "unknown option '--bogus'");
+  check_usage_error(f.run(q + "--mode dynamic --method mse"), "--method does not apply");
+  check_usage_error(f.run(q + "--mode w8 --threshold 4"), "--threshold does not apply");
+  check_usage_error(f.run(q + "--mode dynamic --block-size 32"), "--block-size does not apply");
+  check_usage_error(f.run(q + "--mode static"), "needs --calib");
+  check_usage_error(f.run(q + "--mode static --calib x.npy --method median"),
+                    "unknown --method 'median'");
+  check_usage_error(f.run(q + "--mode dynamic --keep first,,last"), "empty item");
+  check_usage_error(f.run(q + "--mode dynamic --keep none,fc1"), "'none' cannot be combined");
+  check_usage_error(f.run(q + "--mode dynamic --threshold -1"), "--threshold expects");
+  check_usage_error(f.run(q + "--mode dynamic --threshold nan"), "--threshold expects");
+  check_usage_error(f.run(q + "--mode nf4 --block-size 6x"), "--block-size expects");
+  check_usage_error(f.run(q + "--mode dynamic --min-in-features -3"), "--min-in-features expects");
+  check_usage_error(f.run(q + "--mode dynamic other.qrt"), "expected one MODEL");
+  // auto is not offered.
+  const CliResult help = f.run("--help");
+  CHECK(help.code == 0);
+  CHECK(contains(help.out, "quantize MODEL"));
+  CHECK(contains(help.out, "compare A.qrt B.qrt"));
+  CHECK_FALSE(contains(help.out, "auto"));
+  CHECK(f.run("quantize --help").code == 0);
+  CHECK_FALSE(fs::exists(f.path("out.qrt")));
+}
+
+TEST_CASE("qrt quantize: errors while converting are one line, exit 1") {
+  Fixture f;
+  const std::string q = f.quantize_to("out.qrt");
+  check_one_error_line(f.run("quantize '" + f.path("missing.qrt") + "' -o o.qrt --mode w8"),
+                       "missing.qrt");
+  // Block 128 does not divide K = 64.
+  const CliResult nf4 = f.run(q + "--mode nf4 --keep none --block-size 128");
+  check_one_error_line(nf4, "fc");
+  CHECK(nf4.code == 1);
+  const std::string empty = f.npy("empty", {0, kIn}, {});
+  check_one_error_line(f.run(q + "--mode static --calib '" + empty + "'"), "empty");
+  std::vector<float> poisoned = testing::random_floats(kRows * kIn, f.seed());
+  poisoned[17] = std::numeric_limits<float>::quiet_NaN();
+  const std::string nan = f.npy("nan", {kRows, kIn}, poisoned);
+  check_one_error_line(f.run(q + "--mode static --calib '" + nan + "'"), "non-finite");
+  const std::string wrong_rank = f.npy("rank", {kRows * kIn}, poisoned);
+  check_one_error_line(f.run(q + "--mode static --calib '" + wrong_rank + "'"), "rank");
+  check_one_error_line(f.run(q + "--mode static --calib '" + f.path("none.npy") + "'"), "none.npy");
+  CHECK_FALSE(fs::exists(f.path("out.qrt")));
+}
+
+TEST_CASE("qrt quantize: per-layer decisions follow --keep and reach the file") {
+  Fixture f;
+  struct Case {
+    std::string keep;                    // empty: the default (first,last)
+    std::vector<std::string> precision;  // fc1, fc2, fc3
+  };
+  const std::vector<Case> cases = {
+      {"", {"fp16", "int8-dynamic", "fp16"}},
+      {"--keep none", {"int8-dynamic", "int8-dynamic", "int8-dynamic"}},
+      {"--keep last", {"int8-dynamic", "int8-dynamic", "fp16"}},
+      {"--keep 'fc2'", {"int8-dynamic", "fp16", "int8-dynamic"}},
+      {"--keep 'first,f*3'", {"fp16", "int8-dynamic", "fp16"}},
+  };
+  for (const Case& c : cases) {
+    INFO("keep: " << c.keep);
+    const CliResult r = f.run(f.quantize_to("dyn.qrt") + "--mode dynamic " + c.keep);
+    INFO("stdout:\n" << r.out << "\nstderr: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.out, "weight bytes"));
+    CHECK(contains(r.out, "file bytes"));
+    const CliResult inspect = f.run("inspect '" + f.path("dyn.qrt") + "'");
+    INFO("inspect:\n" << inspect.out);
+    REQUIRE(inspect.code == 0);
+    const char* names[] = {"fc1", "fc2", "fc3"};
+    for (int i = 0; i < 3; ++i) {
+      INFO(names[i]);
+      CHECK(contains(line_of(r.out, names[i]), " " + c.precision[i] + " "));
+      CHECK(contains(line_of(inspect.out, names[i]), "[" + c.precision[i]));
+    }
+  }
+}
+
+TEST_CASE("qrt quantize: every mode saves a smaller model that runs") {
+  Fixture f;
+  const std::string calib =
+      f.npy("calib", {37, kIn}, testing::random_floats(37 * kIn, f.seed() + 40, -2.0f, 2.0f));
+  struct Case {
+    std::string args;
+    std::string precision;  // of fc2
+  };
+  const std::vector<Case> cases = {
+      {"--mode fp16", "fp16"},
+      {"--mode bf16", "bf16"},
+      {"--mode w8", "w8a16"},
+      {"--mode dynamic --threshold 0", "int8-dynamic"},
+      {"--mode nf4 --block-size 32", "nf4"},
+      // fc1 (fed by the graph input) quantized alone.
+      {"--mode static --calib '" + calib + "' --method percentile --keep fc2,fc3", "fp16"},
+  };
+  const auto before = fs::file_size(f.model());
+  for (const Case& c : cases) {
+    INFO(c.args);
+    const CliResult r = f.run(f.quantize_to("q.qrt") + c.args);
+    INFO("stdout:\n" << r.out << "\nstderr: " << r.err);
+    REQUIRE(r.code == 0);
+    CHECK(contains(line_of(r.out, "fc2"), " " + c.precision + " "));
+    CHECK(fs::file_size(f.path("q.qrt")) < before);
+    const CliResult run = f.run("run '" + f.path("q.qrt") + "' --input x='" + f.input() +
+                                "' --output-dir '" + f.path("out") + "'");
+    INFO("run stderr: " << run.err);
+    CHECK(run.code == 0);
+  }
+}
+
+// Static int8 on a layer fed by another node: the static pass puts the activation QuantParams on
+// that node's float output (ir/precision.h), so the producer's kernel (Relu here) must accept a
+// float value that carries QuantParams.
+TEST_CASE("qrt quantize: static int8 after another op runs") {
+  Fixture f;
+  const std::string calib =
+      f.npy("calib", {37, kIn}, testing::random_floats(37 * kIn, f.seed() + 40, -2.0f, 2.0f));
+  for (const std::string& args :
+       {"--mode static --calib '" + calib + "' --calib-batch 8",
+        "--mode static --calib '" + calib + "' --method entropy --keep none"}) {
+    INFO(args);
+    const CliResult r = f.run(f.quantize_to("q.qrt") + args);
+    REQUIRE(r.code == 0);
+    CHECK(contains(line_of(r.out, "fc2"), " int8-static "));
+    const CliResult run = f.run("run '" + f.path("q.qrt") + "' --input x='" + f.input() +
+                                "' --output-dir '" + f.path("out") + "'");
+    INFO("run stderr: " << run.err);
+    CHECK(run.code == 0);
+  }
+}
+
+TEST_CASE("qrt compare: a model against itself is exact, against int8 it is not") {
+  Fixture f;
+  MESSAGE("seed " << f.seed());
+  const std::string m = "'" + f.model() + "'";
+  const std::string in = " --input x='" + f.input() + "'";
+  check_usage_error(f.run("compare " + m + in), "expected two models");
+  check_usage_error(f.run("compare " + m + " " + m), "missing --input");
+  check_usage_error(f.run("compare " + m + " " + m + " --input x"), "NAME=FILE.npy");
+  check_usage_error(f.run("compare " + m + " " + m + " " + m + in), "third");
+  check_one_error_line(f.run("compare " + m + " '" + f.path("nope.qrt") + "'" + in), "nope.qrt");
+  check_one_error_line(f.run("compare " + m + " " + m + " --input y='" + f.input() + "'"), "'y'");
+
+  const CliResult same = f.run("compare " + m + " " + m + in);
+  INFO("stdout:\n" << same.out << "\nstderr: " << same.err);
+  REQUIRE(same.code == 0);
+  for (const char* value : {"fc1_out", "relu1_out", "fc2_out", "relu2_out", "fc3_out"}) {
+    INFO(value);
+    const std::string line = line_of(same.out, value);
+    CHECK(contains(line, " inf "));
+    CHECK(contains(line, " 1.000000 "));
+    CHECK(contains(line, "[7, "));
+  }
+  CHECK(contains(same.out, "5 activations paired"));
+
+  REQUIRE(f.run(f.quantize_to("int8.qrt") + "--mode dynamic --keep none --threshold 0").code == 0);
+  const CliResult q = f.run("compare " + m + " '" + f.path("int8.qrt") + "'" + in);
+  INFO("int8 stdout:\n" << q.out << "\nstderr: " << q.err);
+  REQUIRE(q.code == 0);
+  for (const char* value : {"fc1_out", "fc2_out", "fc3_out"}) {
+    INFO(value);
+    std::istringstream fields(line_of(q.out, value));
+    std::string name, shape_a, shape_b, sqnr;
+    // "fc1_out  [7, 64]  SQNR  cosine  max" : the shape prints as two words.
+    fields >> name >> shape_a >> shape_b >> sqnr;
+    const double db = std::strtod(sqnr.c_str(), nullptr);
+    // int8 with per-row activations and per-channel weights: tens of dB, never exact.
+    CHECK(std::isfinite(db));
+    CHECK(db > 15.0);
+    CHECK(db < 80.0);
+  }
+}

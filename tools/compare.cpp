@@ -1,0 +1,180 @@
+// `qrt compare A.qrt B.qrt --input NAME=FILE.npy ...`: runs two models (typically a float model and
+// a quantized version of it) on the same inputs, observes every activation, pairs them by value
+// name and prints, per layer, the error of B against A: SQNR (dB), cosine similarity and max abs
+// error (definitions: ir/quant_error.h).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/quant_error.h"
+#include "ir/serialize.h"
+#include "runtime/session.h"
+#include "tools/backend.h"
+#include "tools/cli.h"
+#include "tools/npy.h"
+#include "tools/option_reader.h"
+
+namespace qrt::tools {
+
+namespace {
+
+constexpr std::string_view kCommand = "compare";
+
+struct CompareArgs {
+  std::string model_a;
+  std::string model_b;
+  std::vector<std::pair<std::string, std::string>> inputs;  // name, .npy path
+  bool help = false;
+};
+
+Result<CompareArgs> parse_compare_args(std::span<const std::string> args) {
+  static constexpr std::string_view kValued[] = {"--input"};
+  QRT_ASSIGN_OR_RETURN(auto parsed, parse_arguments(kCommand, args, kValued, {}));
+  CompareArgs r;
+  for (const ParsedArgument& a : parsed) {
+    if (a.name == "--help" && !a.positional) {
+      r.help = true;
+    } else if (a.positional) {
+      if (r.model_a.empty()) {
+        r.model_a = a.name;
+      } else if (r.model_b.empty()) {
+        r.model_b = a.name;
+      } else {
+        return invalid_argument("compare: expected two models, got a third: '" + a.name + "'");
+      }
+    } else if (a.name == "--input") {
+      const auto eq = a.value.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == a.value.size())
+        return invalid_argument("compare: --input expects NAME=FILE.npy, got '" + a.value + "'");
+      r.inputs.emplace_back(a.value.substr(0, eq), a.value.substr(eq + 1));
+    }
+  }
+  if (r.help) return r;
+  if (r.model_b.empty())
+    return invalid_argument("compare: expected two models A.qrt B.qrt (see qrt --help)");
+  if (r.inputs.empty()) return invalid_argument("compare: missing --input NAME=FILE.npy");
+  return r;
+}
+
+// Every float activation one run produced, by value name, in the order the run produced them.
+struct Activations {
+  std::vector<std::string> order;
+  std::map<std::string, std::pair<ir::Shape, std::vector<float>>> values;
+};
+
+Result<Activations> observe_run(const std::string& path,
+                                const std::vector<runtime::NamedTensor>& inputs) {
+  auto loaded = ir::load_model_file(path);
+  if (!loaded.is_ok()) return invalid_argument(load_error(path, loaded.status()));
+  const auto graph = std::make_shared<const ir::Graph>(std::move(loaded).value());
+  runtime::KernelRegistry registry;
+  QRT_RETURN_IF_ERROR(register_backends(runtime::Device::kCpu, registry));
+  auto session = runtime::Session::create(graph, registry);
+  if (!session.is_ok()) return session.status().with_context("model '" + path + "'");
+
+  std::set<std::string> input_names;
+  for (ir::ValueId v : graph->inputs)
+    input_names.insert(graph->values[static_cast<std::size_t>(v)].name);
+  Activations seen;
+  // The views are valid only during the callback: copy. Graph inputs are the same on both sides
+  // and are left out.
+  const runtime::ValueObserver observer = [&](const ir::Value& value,
+                                              const runtime::ConstTensorView& view) -> Status {
+    if (view.dtype != ir::DType::kF32 || view.device != runtime::Device::kCpu || !view.present() ||
+        input_names.count(value.name) != 0)
+      return Status::ok();
+    auto [it, inserted] = seen.values.try_emplace(value.name);
+    if (!inserted) return Status::ok();
+    const float* data = view.as<float>();
+    it->second = {view.shape, std::vector<float>(data, data + view.numel())};
+    seen.order.push_back(value.name);
+    return Status::ok();
+  };
+  auto outputs = (*session)->run(inputs, observer);
+  if (!outputs.is_ok()) return outputs.status().with_context("running model '" + path + "'");
+  return seen;
+}
+
+std::string format_db(double db) {
+  if (std::isinf(db)) return db > 0 ? "inf" : "-inf";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f", db);
+  return text;
+}
+
+}  // namespace
+
+int compare_command(std::span<const std::string> args) {
+  auto parsed = parse_compare_args(args);
+  if (!parsed.is_ok()) return report_error(parsed.status(), kExitUsage);
+  const CompareArgs& a = *parsed;
+  if (a.help) {
+    std::fputs(usage_text(), stdout);
+    return kExitOk;
+  }
+
+  std::vector<runtime::Tensor> tensors;
+  tensors.reserve(a.inputs.size());
+  std::vector<runtime::NamedTensor> named;
+  for (const auto& [name, path] : a.inputs) {
+    auto t = read_npy(path);
+    if (!t.is_ok()) return report_error("input '" + name + "': " + t.status().message());
+    tensors.push_back(std::move(t).value());
+    named.push_back({name, std::as_const(tensors.back()).view()});
+  }
+
+  auto seen_a = observe_run(a.model_a, named);
+  if (!seen_a.is_ok()) return report_error(seen_a.status());
+  auto seen_b = observe_run(a.model_b, named);
+  if (!seen_b.is_ok()) return report_error(seen_b.status());
+
+  std::size_t width = 5;
+  for (const std::string& name : seen_a->order) width = std::max(width, name.size());
+  std::printf("compare %s (A) with %s (B): error of B against A per activation\n",
+              a.model_a.c_str(), a.model_b.c_str());
+  std::printf("%-*s  %-16s  %10s  %10s  %12s\n", static_cast<int>(width), "value", "shape",
+              "SQNR dB", "cosine", "max abs err");
+  std::size_t paired = 0;
+  std::vector<std::string> only_a;
+  for (const std::string& name : seen_a->order) {
+    const auto other = seen_b->values.find(name);
+    if (other == seen_b->values.end()) {
+      only_a.push_back(name);
+      continue;
+    }
+    ++paired;
+    const auto& [shape_a, data_a] = seen_a->values.at(name);
+    const auto& [shape_b, data_b] = other->second;
+    const std::string shape = ir::shape_to_string(shape_a);
+    if (shape_a != shape_b) {
+      std::printf("%-*s  %-16s  shape differs in B: %s\n", static_cast<int>(width), name.c_str(),
+                  shape.c_str(), ir::shape_to_string(shape_b).c_str());
+      continue;
+    }
+    auto error = ir::quantization_error(data_a, data_b);
+    if (!error.is_ok()) {
+      std::printf("%-*s  %-16s  %s\n", static_cast<int>(width), name.c_str(), shape.c_str(),
+                  error.status().message().c_str());
+      continue;
+    }
+    std::printf("%-*s  %-16s  %10s  %10.6f  %12.4g\n", static_cast<int>(width), name.c_str(),
+                shape.c_str(), format_db(error->snr_db).c_str(), error->cosine_similarity,
+                error->max_abs_error);
+  }
+  std::size_t only_b = 0;
+  for (const std::string& name : seen_b->order)
+    if (seen_a->values.count(name) == 0) ++only_b;
+  std::printf("%zu activations paired by name; %zu only in A, %zu only in B\n", paired,
+              only_a.size(), only_b);
+  if (paired == 0)
+    return report_error("compare: the two models share no activation names; nothing to compare");
+  return kExitOk;
+}
+
+}  // namespace qrt::tools
