@@ -280,11 +280,11 @@ std::vector<Case> cases() {
          s.weight_scales = {0.1f, std::numeric_limits<float>::quiet_NaN(), 0.2f};
          return make_model(s);
        }},
-      {"newer_format_version.qrt", "format version 2",
-       "Model.format_version is 2; this reader knows 1",
+      {"newer_format_version.qrt", "format version 3",
+       "Model.format_version is 3; this reader knows 2",
        [] {
          Spec s;
-         s.format_version = 2;
+         s.format_version = 3;
          return make_model(s);
        }},
   };
