@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,6 +11,10 @@
 #include "ir/graph.h"
 
 namespace qrt::ir {
+
+// Minor version of the "QRT1" format this code writes and the newest it reads (qrt.fbs,
+// Model.format_version). History: 1 initial; 2 appended Precision.outlier_threshold.
+inline constexpr uint32_t kFormatVersion = 2;
 
 // Maps the file read-only and returns a verified Graph whose weights point into the mapping (no copy);
 // the mapping lives as long as any Graph (or copy of its weights) refers to it.

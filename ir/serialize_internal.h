@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/serialize.h"
 #include "ir/schema/qrt_generated.h"
 
 namespace qrt::ir::serialize_detail {
 
 // The minor version this reader understands and this writer writes (qrt.fbs, Model.format_version).
-// Version history: 1 initial; 2 appended Precision.outlier_threshold.
-inline constexpr uint32_t kFormatVersion = 2;
+// kFormatVersion (ir/serialize.h) is the minor version this reader understands and this writer
+// writes.
 // u32 size prefix + u32 root table offset + 4-byte file identifier.
 inline constexpr std::size_t kHeaderBytes = 12;
 inline constexpr std::size_t kIdentifierOffset = 8;

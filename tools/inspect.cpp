@@ -14,10 +14,6 @@ namespace qrt::tools {
 
 namespace {
 
-// The newest format_version the loader accepts (ir/schema/README.md, rule 5); the Graph does not
-// record the version of the file it came from.
-constexpr int kNewestFormatVersion = 1;
-
 std::string pad(std::string s, std::size_t width) {
   if (s.size() < width) s.append(width - s.size(), ' ');
   return s;
@@ -46,7 +42,7 @@ std::string value_list(const ir::Graph& g, const std::vector<ir::ValueId>& ids,
 
 void print_header(const std::string& path, const ir::Graph& g) {
   std::printf("model      %s\n", path.c_str());
-  std::printf("format     QRT1 (format version <= %d)\n", kNewestFormatVersion);
+  std::printf("format     QRT1 (this reader: format version <= %u)\n", ir::kFormatVersion);
   const auto producer = g.metadata.find("producer");
   std::printf("producer   %s\n",
               producer == g.metadata.end() ? "(not recorded)" : producer->second.c_str());
