@@ -1,9 +1,9 @@
 // Immutable bytes of a constant tensor (a weight).
 //
-// Ownership: ConstantData either owns a 64-byte-aligned copy, or borrows bytes that someone else keeps
-// alive (a memory-mapped model file, or a caller's buffer). `owner` keeps a mapping alive for as long
-// as any ConstantData (and so any Graph) refers into it, which is what makes loading zero-copy: the
-// CPU backend reads weights in place from the mapped file.
+// Ownership: ConstantData either owns a 64-byte-aligned copy, or borrows bytes that someone else
+// keeps alive (a memory-mapped model file, or a caller's buffer). `owner` keeps a mapping alive for
+// as long as any ConstantData (and so any Graph) refers into it, which is what makes loading
+// zero-copy: the CPU backend reads weights in place from the mapped file.
 #pragma once
 
 #include <cstddef>

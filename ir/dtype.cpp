@@ -20,17 +20,23 @@ std::optional<DType> dtype_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-bool is_valid_dtype(uint8_t raw) { return raw < kNumDTypes; }
+bool is_valid_dtype(uint8_t raw) {
+  return raw < kNumDTypes;
+}
 
 int dtype_bits(DType t) {
   switch (t) {
     case DType::kF32:
-    case DType::kI32: return 32;
+    case DType::kI32:
+      return 32;
     case DType::kF16:
-    case DType::kBF16: return 16;
+    case DType::kBF16:
+      return 16;
     case DType::kI8:
-    case DType::kU8: return 8;
-    case DType::kNF4: return 4;
+    case DType::kU8:
+      return 8;
+    case DType::kNF4:
+      return 4;
   }
   return 0;
 }

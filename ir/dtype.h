@@ -22,9 +22,9 @@ enum class DType : uint8_t {
 };
 inline constexpr int kNumDTypes = 7;
 
-const char* dtype_name(DType t);                       // "f32", "nf4", ...
+const char* dtype_name(DType t);                         // "f32", "nf4", ...
 std::optional<DType> dtype_from_name(std::string_view);  // inverse of dtype_name
-bool is_valid_dtype(uint8_t raw);                      // raw on-disk value in range
+bool is_valid_dtype(uint8_t raw);                        // raw on-disk value in range
 
 // Bits per element: 32, 16, 8 or 4.
 int dtype_bits(DType t);

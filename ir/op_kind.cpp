@@ -22,12 +22,15 @@ std::optional<OpKind> op_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-bool is_valid_op(uint16_t raw) { return raw < kNumOpKinds; }
+bool is_valid_op(uint16_t raw) {
+  return raw < kNumOpKinds;
+}
 
 Attrs default_attrs(OpKind op) {
   switch (op) {
 #define QRT_OP(e, name, attrs) \
-  case OpKind::k##e: return attrs{};
+  case OpKind::k##e:           \
+    return attrs{};
 #include "ir/ops.def"
 #undef QRT_OP
   }

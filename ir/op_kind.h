@@ -46,9 +46,9 @@ struct TransposeAttrs {
   std::vector<int64_t> perm;
   bool operator==(const TransposeAttrs&) const = default;
 };
-// Python slicing x[start:end:step] along one axis (negative indices count from the end, out-of-range
-// bounds are clamped, step > 0). squeeze=true removes the axis and requires exactly one element:
-// that is x[:, i], "take one time step".
+// Python slicing x[start:end:step] along one axis (negative indices count from the end,
+// out-of-range bounds are clamped, step > 0). squeeze=true removes the axis and requires exactly
+// one element: that is x[:, i], "take one time step".
 struct SliceAttrs {
   int64_t axis = 0;
   int64_t start = 0;

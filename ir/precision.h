@@ -4,9 +4,11 @@
 // How each precision is represented in the graph (definitions: docs of each scheme in
 // ir/passes/ and the quantization design notes):
 //   fp32          f32 weights; the default.
-//   fp16, bf16    Linear/LSTM weights stored as f16/bf16; activations stay f32 tensors in the graph,
+//   fp16, bf16    Linear/LSTM weights stored as f16/bf16; activations stay f32 tensors in the
+//   graph,
 //                 the kernel rounds its inputs and outputs to the half type and accumulates in f32.
-//   w8a16         weights i8, symmetric per output channel (QuantParams kSymmetricPerChannel, axis 0);
+//   w8a16         weights i8, symmetric per output channel (QuantParams kSymmetricPerChannel, axis
+//   0);
 //                 activations float, weights dequantized in registers.
 //   int8-dynamic  weights as w8a16; each activation row quantized at run time (symmetric int8, its
 //                 own scale), int32 accumulation; PrecisionRecord::outlier_threshold > 0 adds the

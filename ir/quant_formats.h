@@ -7,11 +7,22 @@ namespace qrt::ir {
 
 // NF4 codebook (QLoRA, Dettmers et al. 2023, appendix E; bitsandbytes `nf4` table). Ascending; the
 // index is the 4-bit code.
-inline constexpr float kNF4Codebook[16] = {
-    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+inline constexpr float kNF4Codebook[16] = {-1.0f,
+                                           -0.6961928009986877f,
+                                           -0.5250730514526367f,
+                                           -0.39491748809814453f,
+                                           -0.28444138169288635f,
+                                           -0.18477343022823334f,
+                                           -0.09105003625154495f,
+                                           0.0f,
+                                           0.07958029955625534f,
+                                           0.16093020141124725f,
+                                           0.24611230194568634f,
+                                           0.33791524171829224f,
+                                           0.44070982933044434f,
+                                           0.5626170039176941f,
+                                           0.7229568362236023f,
+                                           1.0f};
 
 // Packing: byte j of a block holds element 2j in the high nibble and element 2j+1 in the low one.
 inline constexpr int kNF4HighNibbleShift = 4;

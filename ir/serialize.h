@@ -16,8 +16,8 @@ namespace qrt::ir {
 // Model.format_version). History: 1 initial; 2 appended Precision.outlier_threshold.
 inline constexpr uint32_t kFormatVersion = 2;
 
-// Maps the file read-only and returns a verified Graph whose weights point into the mapping (no copy);
-// the mapping lives as long as any Graph (or copy of its weights) refers to it.
+// Maps the file read-only and returns a verified Graph whose weights point into the mapping (no
+// copy); the mapping lives as long as any Graph (or copy of its weights) refers to it.
 Result<Graph> load_model_file(const std::string& path);
 
 // Parses `size` bytes at `data`, which must be 64-byte aligned. Weights point into these bytes (no

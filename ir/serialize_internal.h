@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "ir/graph.h"
-#include "ir/serialize.h"
 #include "ir/schema/qrt_generated.h"
+#include "ir/serialize.h"
 
 namespace qrt::ir::serialize_detail {
 

@@ -62,9 +62,9 @@ Status build_flatbuffer(const Graph& graph, const std::vector<uint64_t>& offsets
     QRT_ASSIGN_OR_RETURN(const auto attrs, encode_attrs(fbb, n));
     const auto inputs = fbb.CreateVector(n.inputs);
     const auto outputs = fbb.CreateVector(n.outputs);
-    const auto precision = fb::CreatePrecision(fbb, fbb.CreateString(n.precision.precision),
-                                               fbb.CreateString(n.precision.reason),
-                                               n.precision.outlier_threshold);
+    const auto precision =
+        fb::CreatePrecision(fbb, fbb.CreateString(n.precision.precision),
+                            fbb.CreateString(n.precision.reason), n.precision.outlier_threshold);
     nodes.push_back(fb::CreateNode(fbb, name, static_cast<fb::OpKind>(n.op), attrs.first,
                                    attrs.second, inputs, outputs, precision));
   }

@@ -8,7 +8,8 @@ namespace qrt::ir {
 Result<int64_t> checked_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) return invalid_model("shape " + shape_to_string(shape) + " has a negative dimension");
+    if (d < 0)
+      return invalid_model("shape " + shape_to_string(shape) + " has a negative dimension");
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
       return invalid_model("shape " + shape_to_string(shape) + " has too many elements");
     n *= d;

@@ -48,19 +48,33 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status invalid_argument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
-inline Status invalid_model(std::string m) { return {StatusCode::kInvalidModel, std::move(m)}; }
-inline Status unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
-inline Status io_error(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
-inline Status out_of_memory(std::string m) { return {StatusCode::kOutOfMemory, std::move(m)}; }
-inline Status device_error(std::string m) { return {StatusCode::kDeviceError, std::move(m)}; }
-inline Status internal_error(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status invalid_argument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
+inline Status invalid_model(std::string m) {
+  return {StatusCode::kInvalidModel, std::move(m)};
+}
+inline Status unsupported(std::string m) {
+  return {StatusCode::kUnsupported, std::move(m)};
+}
+inline Status io_error(std::string m) {
+  return {StatusCode::kIoError, std::move(m)};
+}
+inline Status out_of_memory(std::string m) {
+  return {StatusCode::kOutOfMemory, std::move(m)};
+}
+inline Status device_error(std::string m) {
+  return {StatusCode::kDeviceError, std::move(m)};
+}
+inline Status internal_error(std::string m) {
+  return {StatusCode::kInternal, std::move(m)};
+}
 
 // Either a T or a non-ok Status.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
     assert(!std::get<Status>(v_).is_ok() && "Result constructed from an ok Status");
   }
@@ -90,9 +104,9 @@ class [[nodiscard]] Result {
 #define QRT_CONCAT(a, b) QRT_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` (a Status) is not ok.
-#define QRT_RETURN_IF_ERROR(expr)               \
-  do {                                          \
-    ::qrt::Status qrt_status_ = (expr);         \
+#define QRT_RETURN_IF_ERROR(expr)                 \
+  do {                                            \
+    ::qrt::Status qrt_status_ = (expr);           \
     if (!qrt_status_.is_ok()) return qrt_status_; \
   } while (0)
 

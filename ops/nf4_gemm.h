@@ -1,6 +1,6 @@
-// NF4 weight-only matrix product: y[m, n] = Σ_k x[m, k] · dequant(W)[n, k] (+ bias), dequantizing in
-// registers (never materializing W in float). One entry point picks AVX-512 / AVX2 / portable at run
-// time; all agree with the reference within float summation-order error.
+// NF4 weight-only matrix product: y[m, n] = Σ_k x[m, k] · dequant(W)[n, k] (+ bias), dequantizing
+// in registers (never materializing W in float). One entry point picks AVX-512 / AVX2 / portable at
+// run time; all agree with the reference within float summation-order error.
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,6 @@
 // An explicit registry of kernel factories, filled by the code that wires backends together
-// (e.g. `ops::register_cpu_kernels(registry)`): no static-initializer self-registration, no globals.
+// (e.g. `ops::register_cpu_kernels(registry)`): no static-initializer self-registration, no
+// globals.
 #pragma once
 
 #include <functional>

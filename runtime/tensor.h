@@ -23,7 +23,9 @@ struct ConstTensorView {
   Device device = Device::kCpu;
 
   template <typename T>
-  const T* as() const { return static_cast<const T*>(data); }
+  const T* as() const {
+    return static_cast<const T*>(data);
+  }
   int64_t numel() const { return ir::numel(shape); }
   bool present() const { return data != nullptr; }
 };
@@ -35,7 +37,9 @@ struct TensorView {
   Device device = Device::kCpu;
 
   template <typename T>
-  T* as() const { return static_cast<T*>(data); }
+  T* as() const {
+    return static_cast<T*>(data);
+  }
   int64_t numel() const { return ir::numel(shape); }
   operator ConstTensorView() const { return {dtype, shape, data, device}; }  // NOLINT
 };
@@ -54,9 +58,13 @@ class Tensor {
   void* data() { return data_.get(); }
   const void* data() const { return data_.get(); }
   template <typename T>
-  std::span<T> span() { return {static_cast<T*>(data()), bytes_ / sizeof(T)}; }
+  std::span<T> span() {
+    return {static_cast<T*>(data()), bytes_ / sizeof(T)};
+  }
   template <typename T>
-  std::span<const T> span() const { return {static_cast<const T*>(data()), bytes_ / sizeof(T)}; }
+  std::span<const T> span() const {
+    return {static_cast<const T*>(data()), bytes_ / sizeof(T)};
+  }
   TensorView view() { return {dtype_, shape_, data(), Device::kCpu}; }
   ConstTensorView view() const { return {dtype_, shape_, data(), Device::kCpu}; }
 
