@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "ir/quantize_internal.h"
 
@@ -112,18 +113,32 @@ int32_t round_clamp(float x, int32_t lo, int32_t hi) {
   return static_cast<int32_t>(std::clamp(r, static_cast<float>(lo), static_cast<float>(hi)));
 }
 
+// The first steps of every quantizer: validate the input and the bit width, copy shape, bits and
+// granularity into the result, and lay out the slices (which fills the layout fields of params).
+struct QuantizeStart {
+  QuantizedTensor q;
+  SliceLayout layout;
+};
+
+Result<QuantizeStart> start_quantize(const FloatTensorView& t, const QuantizeSpec& spec,
+                                     bool affine, const std::string& what) {
+  QRT_RETURN_IF_ERROR(validate_view(t, what));
+  QRT_RETURN_IF_ERROR(validate_bits(spec.bits, what));
+  QuantizeStart start;
+  start.q.shape = t.shape;
+  start.q.bits = spec.bits;
+  start.q.granularity = spec.granularity;
+  QRT_ASSIGN_OR_RETURN(start.layout, make_layout(t.shape, spec, affine, start.q.params, what));
+  return start;
+}
+
 }  // namespace
 
 Result<QuantizedTensor> quantize_symmetric(const FloatTensorView& t, const QuantizeSpec& spec) {
-  const std::string what = "quantize_symmetric";
-  QRT_RETURN_IF_ERROR(validate_view(t, what));
-  QRT_RETURN_IF_ERROR(validate_bits(spec.bits, what));
-  QuantizedTensor q;
-  q.shape = t.shape;
-  q.bits = spec.bits;
-  q.granularity = spec.granularity;
-  QRT_ASSIGN_OR_RETURN(const SliceLayout layout,
-                       make_layout(t.shape, spec, /*affine=*/false, q.params, what));
+  QRT_ASSIGN_OR_RETURN(QuantizeStart start,
+                       start_quantize(t, spec, /*affine=*/false, "quantize_symmetric"));
+  QuantizedTensor& q = start.q;
+  const SliceLayout& layout = start.layout;
   const int64_t n = static_cast<int64_t>(t.data.size());
   std::vector<float> absmax(static_cast<size_t>(layout.count), 0.0f);
   layout.for_each_run(n, [&](int64_t c, int64_t begin, int64_t end) {
@@ -144,20 +159,15 @@ Result<QuantizedTensor> quantize_symmetric(const FloatTensorView& t, const Quant
       q.codes[static_cast<size_t>(i)] =
           round_clamp(t.data[static_cast<size_t>(i)] / s, -qmax, qmax);
   });
-  return q;
+  return std::move(q);
 }
 
 Result<QuantizedTensor> quantize_affine(const FloatTensorView& t, const QuantizeSpec& spec,
                                         bool unsigned_range) {
-  const std::string what = "quantize_affine";
-  QRT_RETURN_IF_ERROR(validate_view(t, what));
-  QRT_RETURN_IF_ERROR(validate_bits(spec.bits, what));
-  QuantizedTensor q;
-  q.shape = t.shape;
-  q.bits = spec.bits;
-  q.granularity = spec.granularity;
-  QRT_ASSIGN_OR_RETURN(const SliceLayout layout,
-                       make_layout(t.shape, spec, /*affine=*/true, q.params, what));
+  QRT_ASSIGN_OR_RETURN(QuantizeStart start,
+                       start_quantize(t, spec, /*affine=*/true, "quantize_affine"));
+  QuantizedTensor& q = start.q;
+  const SliceLayout& layout = start.layout;
   const int64_t n = static_cast<int64_t>(t.data.size());
   // The observed range starts at [0, 0]: widening it to include 0 makes 0 exactly representable
   // (it maps to the zero point).
@@ -199,7 +209,7 @@ Result<QuantizedTensor> quantize_affine(const FloatTensorView& t, const Quantize
       q.codes[static_cast<size_t>(i)] = std::clamp(r + z, qmin, qmax);
     }
   });
-  return q;
+  return std::move(q);
 }
 
 Result<std::vector<float>> dequantize(const QuantizedTensor& q) {

@@ -7,6 +7,25 @@
 
 namespace qrt::runtime {
 
+namespace {
+
+// The part every range observer shares: an empty batch changes nothing, the first batch sets the
+// range to its own [min, max], and later batches are merged by `merge(batch_min, batch_max)`.
+template <typename T, typename Merge>
+void observe_range(std::span<const float> batch, bool& seen, T& min, T& max, Merge&& merge) {
+  if (batch.empty()) return;
+  const auto [lo, hi] = std::minmax_element(batch.begin(), batch.end());
+  if (!seen) {
+    min = *lo;
+    max = *hi;
+    seen = true;
+    return;
+  }
+  merge(*lo, *hi);
+}
+
+}  // namespace
+
 std::optional<std::size_t> first_non_finite(std::span<const float> data) {
   for (std::size_t i = 0; i < data.size(); ++i)
     if (!std::isfinite(data[i])) return i;
@@ -14,16 +33,10 @@ std::optional<std::size_t> first_non_finite(std::span<const float> data) {
 }
 
 void MinMaxObserver::observe(std::span<const float> batch) {
-  if (batch.empty()) return;
-  const auto [lo, hi] = std::minmax_element(batch.begin(), batch.end());
-  if (!seen_) {
-    min_ = *lo;
-    max_ = *hi;
-    seen_ = true;
-    return;
-  }
-  min_ = std::min(min_, *lo);
-  max_ = std::max(max_, *hi);
+  observe_range(batch, seen_, min_, max_, [this](float lo, float hi) {
+    min_ = std::min(min_, lo);
+    max_ = std::max(max_, hi);
+  });
 }
 
 ir::TensorRange MinMaxObserver::range() const {
@@ -35,17 +48,11 @@ float MinMaxObserver::abs_max() const {
 }
 
 void MovingAverageObserver::observe(std::span<const float> batch) {
-  if (batch.empty()) return;
-  const auto [lo, hi] = std::minmax_element(batch.begin(), batch.end());
-  if (!seen_) {
-    min_ = *lo;
-    max_ = *hi;
-    seen_ = true;
-    return;
-  }
-  const double m = momentum_;
-  min_ = m * min_ + (1.0 - m) * static_cast<double>(*lo);
-  max_ = m * max_ + (1.0 - m) * static_cast<double>(*hi);
+  observe_range(batch, seen_, min_, max_, [this](float lo, float hi) {
+    const double m = momentum_;
+    min_ = m * min_ + (1.0 - m) * static_cast<double>(lo);
+    max_ = m * max_ + (1.0 - m) * static_cast<double>(hi);
+  });
 }
 
 ir::TensorRange MovingAverageObserver::range() const {

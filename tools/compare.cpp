@@ -17,7 +17,7 @@
 #include "runtime/session.h"
 #include "tools/backend.h"
 #include "tools/cli.h"
-#include "tools/npy.h"
+#include "tools/npy_inputs.h"
 #include "tools/option_reader.h"
 
 namespace qrt::tools {
@@ -119,15 +119,9 @@ int compare_command(std::span<const std::string> args) {
     return kExitOk;
   }
 
-  std::vector<runtime::Tensor> tensors;
-  tensors.reserve(a.inputs.size());
-  std::vector<runtime::NamedTensor> named;
-  for (const auto& [name, path] : a.inputs) {
-    auto t = read_npy(path);
-    if (!t.is_ok()) return report_error("input '" + name + "': " + t.status().message());
-    tensors.push_back(std::move(t).value());
-    named.push_back({name, std::as_const(tensors.back()).view()});
-  }
+  auto inputs = read_npy_inputs(a.inputs);
+  if (!inputs.is_ok()) return report_error(inputs.status());
+  const std::vector<runtime::NamedTensor>& named = inputs->named;
 
   auto seen_a = observe_run(a.model_a, named);
   if (!seen_a.is_ok()) return report_error(seen_a.status());

@@ -12,6 +12,7 @@
 #include "tools/backend.h"
 #include "tools/cli.h"
 #include "tools/npy.h"
+#include "tools/npy_inputs.h"
 
 namespace qrt::tools {
 
@@ -110,17 +111,10 @@ int run_command(std::span<const std::string> args) {
   if (!session.is_ok()) return report_error(session.status());
 
   // Inputs stay alive (and aligned) in these tensors while the session reads them in place.
-  std::vector<runtime::Tensor> tensors;
-  tensors.reserve(a.inputs.size());
-  std::vector<runtime::NamedTensor> named;
-  for (const auto& [name, path] : a.inputs) {
-    auto t = read_npy(path);
-    if (!t.is_ok()) return report_error("input '" + name + "': " + t.status().message());
-    tensors.push_back(std::move(t).value());
-    named.push_back({name, std::as_const(tensors.back()).view()});
-  }
+  auto inputs = read_npy_inputs(a.inputs);
+  if (!inputs.is_ok()) return report_error(inputs.status());
 
-  auto outputs = (*session)->run(named);
+  auto outputs = (*session)->run(inputs->named);
   if (!outputs.is_ok()) return report_error(outputs.status());
 
   std::error_code ec;

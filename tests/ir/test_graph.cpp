@@ -6,6 +6,7 @@
 
 #include "tests/ir/graph_fixtures.h"
 #include "tests/ir/infer_test_util.h"
+#include "tests/support/node_builder.h"
 
 using namespace qrt;
 using namespace qrt::ir;
@@ -21,13 +22,7 @@ Value plain_value(const std::string& name, Shape shape = {2}) {
 }
 
 Node relu(const std::string& name, ValueId in, ValueId out) {
-  Node n;
-  n.name = name;
-  n.op = OpKind::kRelu;
-  n.attrs = NoAttrs{};
-  n.inputs = {in};
-  n.outputs = {out};
-  return n;
+  return qrt::testing::make_node(name, OpKind::kRelu, NoAttrs{}, {in}, {out});
 }
 
 // x -> a (Add x, b_out) -> b (Relu) -> back into a, and c (Relu of b) downstream of the cycle,
@@ -37,13 +32,7 @@ Graph cyclic_graph() {
   for (const char* name : {"x", "a_out", "b_out", "c_out"}) g.values.push_back(plain_value(name));
   g.inputs = {0};
   g.nodes.push_back(relu("c", 2, 3));
-  Node a;
-  a.name = "a";
-  a.op = OpKind::kAdd;
-  a.attrs = NoAttrs{};
-  a.inputs = {0, 2};
-  a.outputs = {1};
-  g.nodes.push_back(a);
+  g.nodes.push_back(qrt::testing::make_node("a", OpKind::kAdd, NoAttrs{}, {0, 2}, {1}));
   g.nodes.push_back(relu("b", 1, 2));
   g.outputs = {3};
   return g;

@@ -6,6 +6,7 @@
 
 #include "ir/quant_formats.h"
 #include "tests/ir/graph_fixtures.h"
+#include "tests/support/node_builder.h"
 
 using namespace qrt;
 using namespace qrt::ir;
@@ -38,15 +39,7 @@ Graph quantized_linear(DType dtype, const QuantParams& q) {
   g.values[1].quant = q;
   g.values[2].name = "fc";
   g.values[2].shape = {kDynamicDim, 4};
-  Node n;
-  n.name = "fc";
-  n.op = OpKind::kLinear;
-  n.attrs = LinearAttrs{};
-  n.inputs = {0, 1};
-  n.outputs = {2};
-  g.nodes = {n};
-  g.inputs = {0};
-  g.outputs = {2};
+  qrt::testing::wire_single_linear(g);
   return g;
 }
 
@@ -138,19 +131,8 @@ TEST_CASE("cycle between two nodes") {
     v.shape = {3};
     g.values.push_back(v);
   }
-  Node a;
-  a.name = "a";
-  a.op = OpKind::kAdd;
-  a.attrs = NoAttrs{};
-  a.inputs = {0, 2};
-  a.outputs = {1};
-  Node b;
-  b.name = "b";
-  b.op = OpKind::kRelu;
-  b.attrs = NoAttrs{};
-  b.inputs = {1};
-  b.outputs = {2};
-  g.nodes = {a, b};
+  g.nodes = {qrt::testing::make_node("a", OpKind::kAdd, NoAttrs{}, {0, 2}, {1}),
+             qrt::testing::make_node("b", OpKind::kRelu, NoAttrs{}, {1}, {2})};
   g.inputs = {0};
   g.outputs = {2};
   check_rejected(g, {"cycle through node '", "'a' -> 'b'"});

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "tests/support/node_builder.h"
 
 namespace qrt::ir::quant_testing {
 
@@ -29,15 +30,7 @@ inline Status verify_as_linear_weight(DType dtype, const Shape& weight_shape,
   g.values[1].dtype = dtype;
   g.values[1].data = std::move(data).value();
   g.values[1].quant = q;
-  Node n;
-  n.name = g.values[2].name;
-  n.op = OpKind::kLinear;
-  n.attrs = LinearAttrs{};
-  n.inputs = {0, 1};
-  n.outputs = {2};
-  g.nodes = {n};
-  g.inputs = {0};
-  g.outputs = {2};
+  qrt::testing::wire_single_linear(g);
   return verify(g);
 }
 

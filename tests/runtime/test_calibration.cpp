@@ -16,6 +16,7 @@
 #include "ops/register.h"
 #include "runtime/calibration.h"
 #include "runtime/calibration_progress.h"
+#include "tests/runtime/reference_linear.h"
 #include "tests/support/random.h"
 
 using namespace qrt;
@@ -61,28 +62,15 @@ Mlp make_mlp(uint64_t seed) {
   return m;
 }
 
-std::vector<double> linear(const std::vector<double>& x, const std::vector<float>& w,
-                           const std::vector<float>& b, int64_t in, int64_t out) {
-  const int64_t rows = static_cast<int64_t>(x.size()) / in;
-  std::vector<double> y(static_cast<std::size_t>(rows * out));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t o = 0; o < out; ++o) {
-      double acc = b[o];
-      for (int64_t k = 0; k < in; ++k) acc += x[r * in + k] * double(w[o * in + k]);
-      y[r * out + o] = acc;
-    }
-  return y;
-}
-
 // Every activation of the MLP for one batch, in double, by name.
 std::map<std::string, std::vector<double>> mlp_reference(const Mlp& m,
                                                          const std::vector<float>& x) {
   std::map<std::string, std::vector<double>> v;
   v["x"] = std::vector<double>(x.begin(), x.end());
-  v["fc1"] = linear(v["x"], m.w1, m.b1, kIn, kHidden);
+  v["fc1"] = testing::reference_linear(v["x"], m.w1, m.b1, kIn, kHidden);
   v["relu"] = v["fc1"];
   for (double& e : v["relu"]) e = std::max(e, 0.0);
-  v["y"] = linear(v["relu"], m.w2, m.b2, kHidden, kOut);
+  v["y"] = testing::reference_linear(v["relu"], m.w2, m.b2, kHidden, kOut);
   return v;
 }
 

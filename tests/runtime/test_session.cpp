@@ -5,12 +5,12 @@
 #include <cmath>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "runtime/session.h"
 #include "tests/runtime/fake_kernels.h"
 #include "tests/runtime/hand_graph.h"
+#include "tests/runtime/two_thread_runs.h"
 #include "tests/support/random.h"
 
 using namespace qrt;
@@ -361,33 +361,13 @@ TEST_CASE("Session: two sessions over one graph run concurrently with identical 
     xs.push_back(testing::random_floats(kBatch * 5, base_seed + 2 * i));
     bs.push_back(testing::random_floats(kBatch * 5, base_seed + 2 * i + 1));
   }
-  auto worker = [&](std::vector<std::vector<float>>& results, std::string& error) {
-    auto session = Session::create(graph, registry);
-    if (!session.is_ok()) {
-      error = session.status().to_string();
-      return;
-    }
-    for (int i = 0; i < kRuns; ++i) {
-      // Alternate batch sizes so that re-planning happens concurrently too.
-      const int64_t batch = i % 3 == 0 ? 1 : kBatch;
-      auto out = (*session)->run({named("x", xs[i], {batch, 5}), named("b", bs[i], {batch, 5})});
-      if (!out.is_ok()) {
-        error = out.status().to_string();
-        return;
-      }
-      results.push_back(to_vector((*out)[0]));
-    }
-  };
-  std::vector<std::vector<float>> a, b;
-  std::string error_a, error_b;
-  std::thread ta(worker, std::ref(a), std::ref(error_a));
-  std::thread tb(worker, std::ref(b), std::ref(error_b));
-  ta.join();
-  tb.join();
-  REQUIRE(error_a.empty());
-  REQUIRE(error_b.empty());
-  REQUIRE(a.size() == static_cast<std::size_t>(kRuns));
-  CHECK(a == b);
+  const std::vector<std::vector<float>> a =
+      testing::run_on_two_threads(graph, registry, kRuns, [&](int i) {
+        // Alternate batch sizes so that re-planning happens concurrently too.
+        const int64_t batch = i % 3 == 0 ? 1 : kBatch;
+        return std::vector<NamedTensor>{named("x", xs[i], {batch, 5}),
+                                        named("b", bs[i], {batch, 5})};
+      });
   for (int i = 0; i < kRuns; i += 37) {
     const int64_t batch = i % 3 == 0 ? 1 : kBatch;
     const std::vector<float> x(xs[i].begin(), xs[i].begin() + batch * 5);

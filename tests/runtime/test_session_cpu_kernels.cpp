@@ -5,12 +5,13 @@
 #include <cmath>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "ops/register.h"
 #include "runtime/session.h"
 #include "tests/runtime/hand_graph.h"
+#include "tests/runtime/reference_linear.h"
+#include "tests/runtime/two_thread_runs.h"
 #include "tests/support/random.h"
 
 using namespace qrt;
@@ -58,24 +59,11 @@ std::shared_ptr<const ir::Graph> mlp_graph(const Weights& w) {
   return std::make_shared<const ir::Graph>(std::move(g.graph()));
 }
 
-std::vector<double> linear(const std::vector<double>& x, const std::vector<float>& w,
-                           const std::vector<float>& b, int64_t in, int64_t out) {
-  const int64_t rows = static_cast<int64_t>(x.size()) / in;
-  std::vector<double> y(static_cast<std::size_t>(rows * out));
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t o = 0; o < out; ++o) {
-      double acc = b[o];
-      for (int64_t k = 0; k < in; ++k) acc += x[r * in + k] * double(w[o * in + k]);
-      y[r * out + o] = acc;
-    }
-  return y;
-}
-
 // The reference: {s, h} in double.
 std::pair<std::vector<double>, std::vector<double>> reference(const Weights& w,
                                                               const std::vector<float>& x) {
   const std::vector<double> xd(x.begin(), x.end());
-  const auto h = linear(xd, w.w1, w.b1, kIn, kHidden);
+  const auto h = testing::reference_linear(xd, w.w1, w.b1, kIn, kHidden);
   std::vector<double> n(h.size());
   const std::size_t rows = h.size() / kHidden;
   for (std::size_t r = 0; r < rows; ++r) {
@@ -92,7 +80,7 @@ std::pair<std::vector<double>, std::vector<double>> reference(const Weights& w,
           (std::max(h[r * kHidden + j], 0.0) - mean) / std::sqrt(var + 1e-5) * w.gamma[j] +
           w.beta[j];
   }
-  auto s = linear(n, w.w2, w.b2, kHidden, kOut);
+  auto s = testing::reference_linear(n, w.w2, w.b2, kHidden, kOut);
   for (double& v : s) v = 1.0 / (1.0 + std::exp(-v));
   return {s, h};
 }
@@ -172,32 +160,9 @@ TEST_CASE("Session + CPU kernels: two threads over one graph give identical resu
     xs.push_back(testing::random_floats(static_cast<std::size_t>(11 * kIn), seed + 100 + i));
   const auto batch_of = [](int i) -> int64_t { return i % 4 == 0 ? 1 : 11; };
 
-  auto worker = [&](std::vector<std::vector<float>>& results, std::string& error) {
-    auto session = Session::create(graph, registry);
-    if (!session.is_ok()) {
-      error = session.status().to_string();
-      return;
-    }
-    for (int i = 0; i < kRuns; ++i) {
-      auto out = (*session)->run({named_x(xs[i], batch_of(i))});
-      if (!out.is_ok()) {
-        error = out.status().to_string();
-        return;
-      }
-      auto s = (*out)[0].span<float>();
-      results.emplace_back(s.begin(), s.end());
-    }
-  };
-  std::vector<std::vector<float>> a, b;
-  std::string error_a, error_b;
-  std::thread ta(worker, std::ref(a), std::ref(error_a));
-  std::thread tb(worker, std::ref(b), std::ref(error_b));
-  ta.join();
-  tb.join();
-  REQUIRE_MESSAGE(error_a.empty(), error_a);
-  REQUIRE_MESSAGE(error_b.empty(), error_b);
-  REQUIRE(a.size() == static_cast<std::size_t>(kRuns));
-  CHECK(a == b);  // same kernels, same inputs: bit-identical
+  const std::vector<std::vector<float>> a = testing::run_on_two_threads(
+      graph, registry, kRuns,
+      [&](int i) { return std::vector<NamedTensor>{named_x(xs[i], batch_of(i))}; });
   for (int i = 0; i < kRuns; i += 23) {
     const std::vector<float> x(xs[i].begin(), xs[i].begin() + batch_of(i) * kIn);
     const auto expected = reference(w, x).first;

@@ -2,7 +2,6 @@
 // one-line error messages, `inspect` output and a good `run` against a direct computation.
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,14 +16,14 @@
 #include "ir/serialize.h"
 #include "tests/runtime/hand_graph.h"
 #include "tests/support/random.h"
+#include "tests/tools/cli_runner.h"
 #include "tools/npy.h"
-
-#ifndef QRT_CLI_PATH
-#error "QRT_CLI_PATH must name the built qrt binary"
-#endif
 
 using namespace qrt;
 namespace fs = std::filesystem;
+using testing::check_one_error_line;
+using testing::CliResult;
+using testing::contains;
 
 namespace {
 
@@ -32,23 +31,6 @@ namespace {
 // around 1.
 constexpr float kTolerance = 1e-5f;
 constexpr int64_t kIn = 4, kOut = 3;
-
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 // A scratch directory with a small model: y = tanh(x·Wᵀ + b) + z, x [?, 4], z [?, 3].
 class Fixture {
@@ -76,23 +58,11 @@ class Fixture {
   }
   ~Fixture() { fs::remove_all(dir_); }
 
-  CliResult run(const std::string& args) const {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string command = std::string("'") + QRT_CLI_PATH + "' " + args + " >'" +
-                                out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(command.c_str());
-    CliResult r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
+  CliResult run(const std::string& args) const { return testing::run_cli(dir_, args); }
 
   // Writes a float32 .npy input and returns its path.
   std::string npy(const std::string& name, const ir::Shape& shape, const std::vector<float>& data) {
-    const std::string path = (dir_ / (name + ".npy")).string();
-    REQUIRE(tools::write_npy(path, shape, data).is_ok());
-    return path;
+    return testing::write_npy_file(dir_, name, shape, data);
   }
   std::string file(const std::string& name, const std::string& contents) const {
     const std::string path = (dir_ / name).string();
@@ -122,16 +92,6 @@ class Fixture {
   uint64_t seed_ = 515;
   std::vector<float> w_, b_;
 };
-
-// Every failure: non-zero exit and exactly one line "qrt: error: ..." on stderr.
-void check_one_error_line(const CliResult& r, const std::string& must_contain) {
-  INFO("stderr: " << r.err);
-  CHECK(r.code != 0);
-  CHECK(r.code < 128);  // an exit, not a signal (crash)
-  CHECK(r.err.rfind("qrt: error: ", 0) == 0);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(contains(r.err, must_contain));
-}
 
 }  // namespace
 

@@ -3,7 +3,6 @@
 // `qrt inspect` shows them from the saved file) and the per-activation error table.
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,14 +18,14 @@
 #include "ir/serialize.h"
 #include "tests/runtime/hand_graph.h"
 #include "tests/support/random.h"
+#include "tests/tools/cli_runner.h"
 #include "tools/npy.h"
-
-#ifndef QRT_CLI_PATH
-#error "QRT_CLI_PATH must name the built qrt binary"
-#endif
 
 using namespace qrt;
 namespace fs = std::filesystem;
+using testing::check_one_error_line;
+using testing::CliResult;
+using testing::contains;
 
 namespace {
 
@@ -34,23 +33,6 @@ namespace {
 // so NF4's default block of 64 divides every row; 5 outputs (a prime) for the last layer.
 constexpr int64_t kIn = 64, kHidden = 64, kOut = 5;
 constexpr int64_t kRows = 7;
-
-struct CliResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
 
 // The line of `text` that starts (after spaces) with `first_word` followed by a space.
 std::string line_of(const std::string& text, const std::string& first_word) {
@@ -91,21 +73,9 @@ class Fixture {
   }
   ~Fixture() { fs::remove_all(dir_); }
 
-  CliResult run(const std::string& args) const {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string command = std::string("'") + QRT_CLI_PATH + "' " + args + " >'" +
-                                out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(command.c_str());
-    CliResult r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
+  CliResult run(const std::string& args) const { return testing::run_cli(dir_, args); }
   std::string npy(const std::string& name, const ir::Shape& shape, const std::vector<float>& data) {
-    const std::string path = (dir_ / (name + ".npy")).string();
-    REQUIRE(tools::write_npy(path, shape, data).is_ok());
-    return path;
+    return testing::write_npy_file(dir_, name, shape, data);
   }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // "quantize 'model.qrt' -o 'OUT' " prefix.
@@ -121,15 +91,6 @@ class Fixture {
   std::string model_, input_;
   uint64_t seed_ = 9173;
 };
-
-void check_one_error_line(const CliResult& r, const std::string& must_contain) {
-  INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  CHECK(r.code != 0);
-  CHECK(r.code < 128);  // an exit, not a signal (crash)
-  CHECK(r.err.rfind("qrt: error: ", 0) == 0);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(contains(r.err, must_contain));
-}
 
 void check_usage_error(const CliResult& r, const std::string& must_contain) {
   check_one_error_line(r, must_contain);
