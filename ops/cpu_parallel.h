@@ -11,8 +11,11 @@
 namespace qrt::ops {
 
 // Worker threads to use by default: every hardware thread this process may see (at least 1).
+// Asked once: glibc answers hardware_concurrency() by opening and reading /sys on every call,
+// which costs more than a small GEMV (an LSTM step asks on every projection).
 inline std::size_t default_cpu_threads() {
-  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+  static const std::size_t threads = std::max<std::size_t>(1, std::thread::hardware_concurrency());
+  return threads;
 }
 
 // Calls body(begin, end) over chunks of [0, total) whose boundaries are multiples of `grain` (so

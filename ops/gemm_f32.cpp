@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "ops/cpu_parallel.h"
+#include "ops/quantized/weight_only_gemm.h"
+
 namespace qrt::ops {
 
 namespace {
@@ -41,6 +44,28 @@ void dot4(const float* x0, const float* x1, const float* x2, const float* x3, co
 
 void gemm_xwt_f32(int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, const float* w,
                   const float* bias, float* y, int64_t ldy) {
+  // AVX-512 CPUs: 16-lane FMA register tiles (ops/quantized/weight_only_gemm.h with f32 weights),
+  // both cores for large products. The loops below are the portable form.
+  if (quantized::weight_only_gemm_available()) {
+    quantized::WeightOnlyGemm g;
+    g.x = x;
+    g.ldx = ldx;
+    g.rows = M;
+    g.w = w;
+    g.code = quantized::WeightCode::kF32;
+    g.N = N;
+    g.K = K;
+    g.bias = bias;
+    g.y = y;
+    g.ldy = ldy;
+    quantized::weight_only_gemm(g, default_cpu_threads());
+    return;
+  }
+  gemm_xwt_f32_portable(M, N, K, x, ldx, w, bias, y, ldy);
+}
+
+void gemm_xwt_f32_portable(int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx,
+                           const float* w, const float* bias, float* y, int64_t ldy) {
   const int64_t row_bytes = std::max<int64_t>(1, K * static_cast<int64_t>(sizeof(float)));
   const int64_t n_block = std::max<int64_t>(1, kWeightBlockBytes / row_bytes);
   for (int64_t n0 = 0; n0 < N; n0 += n_block) {

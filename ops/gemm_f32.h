@@ -12,7 +12,11 @@ namespace qrt::ops {
 // file). Each output is one contiguous dot product accumulated in float (vectorized, so the
 // summation order differs from a sequential loop by a few ulps·K). `ldx`/`ldy` are the row strides
 // of x and y, which lets LSTM feed strided time steps without a copy. x and y must not overlap.
+// On AVX-512 CPUs the products run 16 lanes wide and large ones use every core; elsewhere
+// gemm_xwt_f32_portable (the same contract, plain loops) runs.
 void gemm_xwt_f32(int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, const float* w,
                   const float* bias, float* y, int64_t ldy);
+void gemm_xwt_f32_portable(int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx,
+                           const float* w, const float* bias, float* y, int64_t ldy);
 
 }  // namespace qrt::ops

@@ -2,11 +2,12 @@
 // are signed, so the activation is shifted into u8 (a + 128, an xor with 0x80) and the excess is
 // removed afterwards:  Σ_k (a+128)·b = Σ_k a·b + 128·Σ_k b.  The column sums Σ_k b[n, k] are
 // computed per column tile (vpdpbusd against a vector of ones) right before the tile's dot
-// products, while those weight rows are being pulled into L1 anyway, so the raw-int8 API needs no
-// prepared-weights variant. vpdpbusd wraps modulo 2^32 rather than saturating, so even when the
-// shifted sum overflows int32 the corrected result equals the exact one (which fits in int32 for
-// K < 2^17).
-// GCC 12's AVX-512 intrinsics initialise their "undefined" pass-through vectors from themselves
+// products, while those weight rows are being pulled into L1 anyway (this raw-int8 entry takes any
+// weight; a constant weight used many times is better served by the prepacked layout with the sums
+// computed once, int8_gemm_packed_avx512.cpp). vpdpbusd wraps modulo 2^32 rather than saturating,
+// so even when the shifted sum overflows int32 the corrected result equals the exact one (which
+// fits in int32 for K < 2^17). GCC 12's AVX-512 intrinsics initialise their "undefined"
+// pass-through vectors from themselves
 // (`__m512i __Y = __Y;`), which -Wall reports at every use; the values are never read.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

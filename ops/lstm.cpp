@@ -16,9 +16,11 @@
 #include <cmath>
 #include <cstring>
 
-#include "ops/activation_math.h"
+#include "ops/cpu_parallel.h"
 #include "ops/gemm_f32.h"
 #include "ops/kernel_support.h"
+#include "ops/lstm_cell.h"
+#include "ops/quantized/lane_packed_gemm.h"
 
 namespace qrt::ops {
 
@@ -35,24 +37,53 @@ std::size_t input_index(int64_t layer, std::size_t k) {
   return kLstmFirstLayerInput + kLstmInputsPerLayer * static_cast<std::size_t>(layer) + k;
 }
 
-// The f32 reference: both projections are gemm_xwt_f32 on the f32 weights, read in place.
+// The f32 kernel: both projections are gemm_xwt_f32 on the f32 weights, read in place. On AVX-512
+// CPUs a constant weight is packed by lanes in prepare instead (ops/quantized/lane_packed_gemm.h:
+// 16 gates per vector, no horizontal sum per output, which is what a [1, H] x [H, 4H] step at
+// batch 1 otherwise spends most of its time on); that holds one more copy of the f32 weights.
 class LstmKernel final : public LstmKernelBase {
  protected:
   Status check_types(const runtime::PrepareContext& ctx) override {
+    packed_.clear();
     const std::size_t n = ctx.node.inputs.size();
     return check_context(ctx, n, n, 3, 1);
   }
-  Status prepare_projection(const runtime::PrepareContext&, int64_t, Matrix, int64_t,
-                            const std::string&) override {
+  Status prepare_projection(const runtime::PrepareContext& ctx, int64_t layer, Matrix matrix,
+                            int64_t in, const std::string&) override {
+    const std::size_t k = matrix == Matrix::kInput ? 0 : 1;
+    const ir::ValueId id = ctx.node.inputs[input_index(layer, k)];
+    const ir::Value& w = ctx.graph.values[static_cast<std::size_t>(id)];
+    quantized::LanePackedWeights packed;
+    const int64_t N = 4 * dims().H;
+    if (quantized::weight_only_gemm_available() && w.is_constant() &&
+        w.data->size() >= static_cast<std::size_t>(N * in) * sizeof(float))
+      packed = quantized::pack_weights_by_lanes(w.data->data(), quantized::WeightCode::kF32, N, in,
+                                                nullptr);
+    packed_.push_back(std::move(packed));  // order: layer 0 input, layer 0 hidden, layer 1 ...
     return Status::ok();
   }
   std::size_t projection_workspace_bytes() const override { return 0; }
-  void project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
-               const void* weight, const void* bias, float* y, int64_t ldy, void*) override {
+  Status project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
+                 const void* weight, const void* bias, float* y, int64_t ldy, void*) override {
+    const std::size_t i = 2 * static_cast<std::size_t>(layer) + (matrix == Matrix::kInput ? 0 : 1);
+    if (!packed_[i].bytes.empty()) {
+      quantized::lane_packed_gemm(packed_[i], x, ldx, rows, static_cast<const float*>(bias), y, ldy,
+                                  quantized::OutputRounding::kNone, default_cpu_threads());
+      return Status::ok();
+    }
     const int64_t in = matrix == Matrix::kInput && layer == 0 ? dims().C : dims().H;
     gemm_xwt_f32(rows, 4 * dims().H, in, x, ldx, static_cast<const float*>(weight),
                  static_cast<const float*>(bias), y, ldy);
+    return Status::ok();
   }
+  std::string describe() const override {
+    for (const auto& p : packed_)
+      if (!p.bytes.empty()) return "avx512, f32 weights packed by lanes";
+    return {};
+  }
+
+ private:
+  std::vector<quantized::LanePackedWeights> packed_;
 };
 
 }  // namespace
@@ -151,7 +182,8 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
     const int64_t in = l == 0 ? d.C : H;
 
     // x_proj[b, t] = seq_in[b, t]·W_ihᵀ + b_ih for all B·T rows at once.
-    project(l, Matrix::kInput, d.B * d.T, seq_in, in, w_ih, b_ih, x_proj, G, projection_ws);
+    QRT_RETURN_IF_ERROR(
+        project(l, Matrix::kInput, d.B * d.T, seq_in, in, w_ih, b_ih, x_proj, G, projection_ws));
 
     const int64_t state_offset = l * d.B * H;
     if (has_c0_) {
@@ -164,20 +196,14 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
     int64_t h_stride = H;
 
     for (int64_t t = 0; t < d.T; ++t) {
-      project(l, Matrix::kHidden, d.B, h_prev, h_stride, w_hh, b_hh, h_proj, G, projection_ws);
+      QRT_RETURN_IF_ERROR(
+          project(l, Matrix::kHidden, d.B, h_prev, h_stride, w_hh, b_hh, h_proj, G, projection_ws));
       for (int64_t b = 0; b < d.B; ++b) {
         const float* gx = x_proj + (b * d.T + t) * G;
         const float* gh = h_proj + b * G;
         float* cb = c + b * H;
         float* hb = y + (b * d.T + t) * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const float i_gate = sigmoid(gx[j] + gh[j]);
-          const float f_gate = sigmoid(gx[H + j] + gh[H + j]);
-          const float g_gate = std::tanh(gx[2 * H + j] + gh[2 * H + j]);
-          const float o_gate = sigmoid(gx[3 * H + j] + gh[3 * H + j]);
-          cb[j] = f_gate * cb[j] + i_gate * g_gate;
-          hb[j] = o_gate * std::tanh(cb[j]);
-        }
+        lstm_cell_update(gx, gh, cb, hb, H);
       }
       h_prev = y + t * H;
       h_stride = d.T * H;

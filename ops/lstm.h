@@ -44,9 +44,10 @@ class LstmKernelBase : public runtime::Kernel {
   virtual std::size_t projection_workspace_bytes() const = 0;
   // y[r·ldy + n] = Σ_k x[r·ldx + k]·W[n, k] + bias[n] for r < rows, n < 4H, with the layer's
   // `matrix` and its bias (`weight`/`bias` are the run-time input bytes; bias null when absent).
-  virtual void project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
-                       const void* weight, const void* bias, float* y, int64_t ldy,
-                       void* workspace) = 0;
+  // Fails only on data a precision cannot encode (NaN / inf reaching an int8 quantizer).
+  virtual Status project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
+                         const void* weight, const void* bias, float* y, int64_t ldy,
+                         void* workspace) = 0;
 
   const Dims& dims() const { return dims_; }
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "ir/graph.h"
@@ -36,6 +37,10 @@ class Kernel {
   // Scratch memory run() needs; valid after prepare. Planned into the session's arena.
   virtual std::size_t workspace_bytes() const { return 0; }
   virtual Status run(const RunContext& ctx) = 0;
+  // After prepare: how this kernel runs the node when that is worth showing (the vector path it
+  // picked, a projection it runs in float because the quantized one would lose); empty by
+  // default. Session::kernel_names appends it in parentheses.
+  virtual std::string describe() const { return {}; }
 };
 
 }  // namespace qrt::runtime

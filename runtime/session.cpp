@@ -368,9 +368,11 @@ std::size_t Session::arena_bytes() const {
 
 std::vector<std::string> Session::kernel_names() const {
   std::vector<std::string> names;
-  for (const Step& step : impl_->steps)
+  for (const Step& step : impl_->steps) {
+    const std::string detail = step.kernel ? step.kernel->describe() : std::string();
     names.push_back(impl_->graph->nodes[static_cast<std::size_t>(step.node_index)].name + ": " +
-                    step.entry.name);
+                    step.entry.name + (detail.empty() ? "" : " (" + detail + ")"));
+  }
   return names;
 }
 

@@ -9,8 +9,10 @@
 //   y[m, n] = s_x[m]·s_w[n]·Σ_{k∉O} qx·qw + Σ_{k∈O} x[m, k]·s_w[n]·qw[n, k] + b[n]
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
+#include "ir/op_schema.h"
 #include "ops/int8_gemm.h"
 #include "ops/kernel_support.h"
 #include "ops/quantized/projection.h"
@@ -24,8 +26,26 @@ constexpr float kInt8Max = 127.0f;
 
 class Int8DynamicProjection final : public Projection {
  public:
-  Int8DynamicProjection(int64_t N, int64_t K, std::vector<float> scales, float threshold)
-      : N_(N), K_(K), scales_(std::move(scales)), threshold_(threshold) {}
+  Int8DynamicProjection(int64_t N, int64_t K, std::vector<float> scales, float threshold,
+                        std::string node_label, std::string input)
+      : N_(N),
+        K_(K),
+        scales_(std::move(scales)),
+        threshold_(threshold),
+        node_label_(std::move(node_label)),
+        input_(std::move(input)) {}
+
+  // Rejects NaN / ±inf before run() converts anything to int8 (undefined for those values).
+  Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
+                     const void* bias, float* y, int64_t ldy, void* workspace) const override {
+    for (int64_t m = 0; m < rows; ++m)
+      for (int64_t k = 0; k < K_; ++k)
+        if (!std::isfinite(x[m * ldx + k]))
+          return nonfinite_activation_error(node_label_, ir::Precision::kInt8Dynamic, input_,
+                                            x[m * ldx + k], m, k);
+    run(rows, x, ldx, weight, bias, y, ldy, workspace);
+    return Status::ok();
+  }
 
   std::size_t workspace_bytes(int64_t max_rows) const override {
     WorkspaceCarver carver;
@@ -114,6 +134,7 @@ class Int8DynamicProjection final : public Projection {
   int64_t N_, K_;
   std::vector<float> scales_;
   float threshold_;
+  std::string node_label_, input_;
 };
 
 }  // namespace
@@ -124,7 +145,8 @@ Result<std::unique_ptr<Projection>> make_int8_dynamic_projection(const Projectio
     return node_error(*spec.node, "outlier threshold " + std::to_string(spec.outlier_threshold) +
                                       " must be finite and >= 0 (0 turns the decomposition off)");
   return std::unique_ptr<Projection>(std::make_unique<Int8DynamicProjection>(
-      spec.N, spec.K, std::move(scales), spec.outlier_threshold));
+      spec.N, spec.K, std::move(scales), spec.outlier_threshold, ir::node_label(*spec.node),
+      spec.input));
 }
 
 }  // namespace qrt::ops::quantized

@@ -57,6 +57,7 @@ class QuantizedLinearKernel final : public runtime::Kernel {
     spec.N = w->shape[0];
     spec.K = xs.back();
     spec.outlier_threshold = node.precision.outlier_threshold;
+    spec.input = "input '" + x->name + "'";
     if (precision_ == ir::Precision::kInt8Static) {
       QRT_ASSIGN_OR_RETURN(spec.activation, activation_quant_of(node, *x));
     }
@@ -76,9 +77,12 @@ class QuantizedLinearKernel final : public runtime::Kernel {
 
   Status run(const runtime::RunContext& ctx) override {
     const void* bias = ctx.inputs.size() > kBias ? ctx.inputs[kBias].data : nullptr;
-    projection_->run(M_, ctx.inputs[kX].as<float>(), K_, ctx.inputs[kWeight].data, bias,
-                     ctx.outputs[0].as<float>(), N_, ctx.workspace);
-    return Status::ok();
+    return projection_->run_checked(M_, ctx.inputs[kX].as<float>(), K_, ctx.inputs[kWeight].data,
+                                    bias, ctx.outputs[0].as<float>(), N_, ctx.workspace);
+  }
+
+  std::string describe() const override {
+    return projection_ ? projection_->describe() : std::string();
   }
 
  private:

@@ -65,6 +65,15 @@ class QuantizedLstmKernel final : public LstmKernelBase {
     spec.N = 4 * dims().H;
     spec.K = in;
     spec.outlier_threshold = node.precision.outlier_threshold;
+    const std::string layer_name = "layer " + std::to_string(layer);
+    if (matrix == Matrix::kHidden) {
+      spec.input = "h_{t-1} of " + layer_name;
+    } else if (layer == 0) {
+      spec.input = "input '" + value_of(ctx.graph, node.inputs[0])->name + "'";
+    } else {
+      spec.input =
+          "h sequence of layer " + std::to_string(layer - 1) + " (input of " + layer_name + ")";
+    }
     if (precision_ == ir::Precision::kInt8Static && layer == 0 && matrix == Matrix::kInput) {
       QRT_ASSIGN_OR_RETURN(spec.activation,
                            activation_quant_of(node, *value_of(ctx.graph, node.inputs[0])));
@@ -78,11 +87,36 @@ class QuantizedLstmKernel final : public LstmKernelBase {
 
   std::size_t projection_workspace_bytes() const override { return projection_bytes_; }
 
-  void project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
-               const void* weight, const void* bias, float* y, int64_t ldy,
-               void* workspace) override {
+  Status project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
+                 const void* weight, const void* bias, float* y, int64_t ldy,
+                 void* workspace) override {
     const std::size_t i = 2 * static_cast<std::size_t>(layer) + (matrix == Matrix::kInput ? 0 : 1);
-    projections_[i]->run(rows, x, ldx, weight, bias, y, ldy, workspace);
+    return projections_[i]->run_checked(rows, x, ldx, weight, bias, y, ldy, workspace);
+  }
+
+  // "w_ih of layer 0: f32 weights decoded at prepare, K=7 < 16; others: int8 GEMM ...": the
+  // description most projections share is given once, the exceptions by name.
+  std::string describe() const override {
+    std::vector<std::string> descriptions;
+    for (const auto& p : projections_) descriptions.push_back(p->describe());
+    std::string common;
+    std::size_t best = 0;
+    for (const std::string& d : descriptions) {
+      const auto count =
+          static_cast<std::size_t>(std::count(descriptions.begin(), descriptions.end(), d));
+      if (count > best) {
+        best = count;
+        common = d;
+      }
+    }
+    std::string out;
+    for (std::size_t i = 0; i < descriptions.size(); ++i) {
+      if (descriptions[i] == common) continue;
+      out += (i % 2 == 0 ? "w_ih" : "w_hh") + std::string(" of layer ") + std::to_string(i / 2) +
+             ": " + (descriptions[i].empty() ? "reference" : descriptions[i]) + "; ";
+    }
+    if (common.empty() && out.empty()) return {};
+    return out + (out.empty() ? "" : "others: ") + (common.empty() ? "reference" : common);
   }
 
  private:

@@ -25,6 +25,17 @@ class Projection {
   // bias input's bytes (null when absent; its dtype was fixed in prepare).
   virtual void run(int64_t rows, const float* x, int64_t ldx, const void* weight, const void* bias,
                    float* y, int64_t ldy, void* workspace) const = 0;
+  // run() behind the data-dependent checks of precisions that quantize activations at run time:
+  // converting NaN or ±inf to an integer code is undefined, so those fail here naming the input
+  // and row. The default (float activations) has nothing to check.
+  virtual Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
+                             const void* bias, float* y, int64_t ldy, void* workspace) const {
+    run(rows, x, ldx, weight, bias, y, ldy, workspace);
+    return Status::ok();
+  }
+  // How this projection computes, when it is not the precision's reference loop ("avx512-vnni,
+  // prepacked weights", "f32 weights decoded at prepare: K=7 < 16"); empty for the reference.
+  virtual std::string describe() const { return {}; }
 };
 
 // How a static int8 projection quantizes its activations: q = clamp(round(x / scale) + zero_point,
@@ -47,18 +58,31 @@ struct ProjectionSpec {
   int64_t N = 0, K = 0;
   float outlier_threshold = 0.0f;  // int8-dynamic: LLM.int8() threshold, 0 = off
   ActivationQuant activation;      // int8-static
+  std::string input = "input";     // names the activation in run-time errors ("input 'x'")
 };
 
-// Validates the spec against the precision's graph representation and builds the projection.
-// kFP32 is not a quantized precision and is rejected.
+// Validates the spec against the precision's graph representation and builds the fastest
+// projection for it on this CPU (the dispatch rule is in projection.cpp: decoded f32 weights for
+// short reductions, prepacked / vectorized kernels otherwise); describe() says which. kFP32 is
+// not a quantized precision and is rejected.
 Result<std::unique_ptr<Projection>> make_projection(ir::Precision precision,
                                                     const ProjectionSpec& spec);
 
-// Per-precision builders (one file each: linear_half.cpp, linear_w8a16.cpp, ...).
+// The precision's reference projection: the loops that define its arithmetic, which the fast
+// projections make_projection returns are tested against.
+Result<std::unique_ptr<Projection>> make_reference_projection(ir::Precision precision,
+                                                              const ProjectionSpec& spec);
+
+// Per-precision builders (one file each: linear_half.cpp, linear_w8a16.cpp, ...): the references.
+// The fast variants (fast_*.cpp) take the checked spec and, for int8, the checked weight scales.
 Result<std::unique_ptr<Projection>> make_half_projection(const ProjectionSpec& spec, bool bf16);
 Result<std::unique_ptr<Projection>> make_w8a16_projection(const ProjectionSpec& spec);
 Result<std::unique_ptr<Projection>> make_int8_dynamic_projection(const ProjectionSpec& spec);
 Result<std::unique_ptr<Projection>> make_int8_static_projection(const ProjectionSpec& spec);
 Result<std::unique_ptr<Projection>> make_nf4_projection(const ProjectionSpec& spec);
+Result<std::unique_ptr<Projection>> make_fast_int8_dynamic_projection(const ProjectionSpec& spec);
+Result<std::unique_ptr<Projection>> make_fast_half_projection(const ProjectionSpec& spec,
+                                                              bool bf16);
+Result<std::unique_ptr<Projection>> make_fast_w8a16_projection(const ProjectionSpec& spec);
 
 }  // namespace qrt::ops::quantized

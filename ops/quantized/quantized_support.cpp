@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/kernel_support.h"
+#include "ops/quantized/quantize_row_avx512.h"
 
 namespace qrt::ops::quantized {
 
@@ -116,15 +117,53 @@ float quantize_row_symmetric(const float* x, int64_t K, int8_t* q) {
   return s;
 }
 
+bool quantize_row_symmetric_checked(const float* x, int64_t K, int8_t* q, float* scale,
+                                    int64_t* bad_column) {
+  if (quantize_row_symmetric_avx512_available())
+    return quantize_row_symmetric_avx512(x, K, q, scale, bad_column);
+  for (int64_t k = 0; k < K; ++k) {
+    if (!std::isfinite(x[k])) {
+      *bad_column = k;
+      return false;
+    }
+  }
+  *scale = quantize_row_symmetric(x, K, q);
+  return true;
+}
+
+Status nonfinite_activation_error(const std::string& node_label, ir::Precision precision,
+                                  const std::string& input, float value, int64_t row,
+                                  int64_t column) {
+  const std::string what = std::isnan(value) ? "NaN" : (value > 0 ? "+inf" : "-inf");
+  return invalid_argument(node_label + ir::precision_name(precision) + " " + input + " has " +
+                          what + " at row " + std::to_string(row) + ", column " +
+                          std::to_string(column) +
+                          " (non-finite values cannot be quantized to int8)");
+}
+
 void quantize_row_fixed(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
                         int8_t* q) {
   const auto lo = static_cast<float>(a.qmin), hi = static_cast<float>(a.qmax);
   const auto z = static_cast<float>(a.zero_point);
   for (int64_t k = 0; k < K; ++k) {
-    // Clamping in float first keeps huge |x| / scale away from an out-of-range int conversion.
-    const float code = std::clamp(std::nearbyint(x[k] / a.scale) + z, lo, hi);
+    // Clamping in float first keeps huge |x| / scale away from an out-of-range int conversion;
+    // NaN (which clamp passes through) takes the zero point so the conversion stays defined.
+    const float r = std::nearbyint(x[k] / a.scale) + z;
+    const float code = std::isnan(r) ? z : std::clamp(r, lo, hi);
     q[k] = static_cast<int8_t>(static_cast<int32_t>(code) - offset);
   }
+}
+
+bool quantize_row_fixed_checked(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
+                                int8_t* q, int64_t* bad_column) {
+  for (int64_t k = 0; k < K; ++k) {
+    if (!std::isfinite(x[k])) {
+      *bad_column = k;
+      return false;
+    }
+  }
+  quantize_row_fixed(x, K, a, offset, q);
+  return true;
 }
 
 }  // namespace qrt::ops::quantized

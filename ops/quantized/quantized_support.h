@@ -56,11 +56,30 @@ std::vector<int32_t> int8_weight_row_sums(const int8_t* q, int64_t N, int64_t K)
 // ir::quantize_symmetric, in place so that run() allocates nothing. Returns s.
 float quantize_row_symmetric(const float* x, int64_t K, int8_t* q);
 
+// quantize_row_symmetric with bit-identical codes and scale (vectorized on AVX-512), after
+// checking the row: when it holds a NaN or ±inf (whose integer conversion is undefined) it returns
+// false with the first such column in *bad_column and writes nothing. The check rides on the
+// absmax pass, which reads every value anyway.
+bool quantize_row_symmetric_checked(const float* x, int64_t K, int8_t* q, float* scale,
+                                    int64_t* bad_column);
+
+// The run-time error for such a value, naming the node, the precision and the input:
+// "node 'fc1' (Linear): int8-dynamic input 'h' has NaN at row 3, column 5".
+Status nonfinite_activation_error(const std::string& node_label, ir::Precision precision,
+                                  const std::string& input, float value, int64_t row,
+                                  int64_t column);
+
 // Affine / symmetric quantization with fixed parameters, stored as int8: the code
 // clamp(round_half_even(x / scale) + zero_point, qmin, qmax) minus `offset` (128 for the uint8
 // range so that the codes fit int8; 0 otherwise).
+// A NaN input gets the zero point's code (defined behaviour, not a meaningful value): callers
+// that can report should use the checked form below.
 void quantize_row_fixed(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
                         int8_t* q);
+// quantize_row_fixed after checking the row: false, with the first NaN / ±inf column in
+// *bad_column and nothing written, when the row holds one (for nonfinite_activation_error).
+bool quantize_row_fixed_checked(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
+                                int8_t* q, int64_t* bad_column);
 
 // Slices of one workspace, each starting on a 64-byte boundary. With a null base it only counts,
 // so the same sequence of take() calls gives workspace_bytes() and the run-time pointers.

@@ -10,6 +10,7 @@
 #include "ops/cpu_features.h"
 #include "ops/int8_gemm.h"
 #include "ops/int8_gemm_kernels.h"
+#include "ops/int8_gemm_packed_kernels.h"
 
 namespace qrt::ops {
 namespace {
@@ -117,6 +118,71 @@ TEST_CASE("the dispatcher names a supported implementation and matches the refer
   gemm_s8s8_s32_reference(a.data(), k, b.data(), k, expected.data(), n, m, n, k);
   gemm_s8s8_s32(a.data(), k, b.data(), k, actual.data(), n, m, n, k);
   CHECK(actual == expected);
+}
+
+// Prepared weights: the VNNI kernel over PackedInt8Weights and the portable loop over the same
+// layout both reproduce the reference exactly. Shapes cover one row, the narrow (<= 2 rows) and
+// 6-row tiles, N not a multiple of 16 or 64, K not a multiple of 4, and K beyond one 512-byte
+// slice (the partial sums that go through acc) with a partial last column block.
+TEST_CASE("packed int8 GEMM equals the reference exactly") {
+  const Case cases[] = {{1, 1, 1},      {1, 16, 4},    {2, 17, 5},   {3, 64, 128},
+                        {7, 67, 131},   {1, 512, 128}, {6, 65, 513}, {13, 130, 600},
+                        {32, 48, 1031}, {5, 1, 2049},  {1, 33, 7},   {9, 100, 64}};
+  uint64_t seed = 3030;
+  const bool vnni = std::string(gemm_s8s8_s32_packed_implementation()) == "avx512-vnni";
+  MESSAGE("gemm_s8s8_s32_packed uses " << gemm_s8s8_s32_packed_implementation());
+  for (const auto& c : cases) {
+    for (const std::size_t pad : {std::size_t{0}, std::size_t{3}}) {
+      ++seed;
+      INFO("M=" << c.m << " N=" << c.n << " K=" << c.k << " pad=" << pad << " seed=" << seed);
+      const std::size_t lda = c.k + pad, ldb = c.k + 2 * pad, ldc = c.n + pad;
+      const auto a = random_int8(c.m * lda, seed), b = random_int8(c.n * ldb, seed + 1);
+      std::vector<int32_t> expected(c.m * ldc, 0);
+      gemm_s8s8_s32_reference(a.data(), lda, b.data(), ldb, expected.data(), ldc, c.m, c.n, c.k);
+      const PackedInt8Weights packed = pack_int8_weights(b.data(), ldb, c.n, c.k);
+      const std::size_t blocks = (c.n + kPackedColumns - 1) / kPackedColumns;
+      auto compare = [&](const std::vector<int32_t>& actual, const char* what) {
+        INFO(what);
+        std::size_t mismatches = 0;
+        for (std::size_t i = 0; i < c.m; ++i)
+          for (std::size_t j = 0; j < c.n; ++j)
+            mismatches += expected[i * ldc + j] != actual[i * ldc + j];
+        CHECK(mismatches == 0);
+        // Padding columns between rows stay untouched.
+        for (std::size_t i = 0; i < c.m; ++i)
+          for (std::size_t j = c.n; j < ldc; ++j) CHECK(actual[i * ldc + j] == 0x5a5a5a5a);
+      };
+      std::vector<int32_t> portable(c.m * ldc, 0x5a5a5a5a);
+      gemm_s8s8_s32_packed_columns_portable(a.data(), lda, packed, portable.data(), ldc, c.m, 0,
+                                            blocks);
+      compare(portable, "portable");
+      for (const std::size_t threads : {std::size_t{1}, std::size_t{2}}) {
+        std::vector<int32_t> actual(c.m * ldc, 0x5a5a5a5a);
+        gemm_s8s8_s32_packed(a.data(), lda, packed, actual.data(), ldc, c.m, threads);
+        compare(actual, "dispatched");
+      }
+      if (vnni) {
+        std::vector<int32_t> actual(c.m * ldc, 0x5a5a5a5a);
+        gemm_s8s8_s32_packed_columns_avx512vnni(a.data(), lda, packed, actual.data(), ldc, c.m, 0,
+                                                blocks);
+        compare(actual, "avx512-vnni");
+      }
+    }
+  }
+}
+
+TEST_CASE("packed int8 GEMM: extreme values wrap back to the exact result") {
+  const std::size_t m = 3, n = 20, k = 4099;
+  for (const int8_t av : {int8_t{-128}, int8_t{127}}) {
+    for (const int8_t bv : {int8_t{-128}, int8_t{127}}) {
+      INFO("a=" << int{av} << " b=" << int{bv});
+      const std::vector<int8_t> a(m * k, av), b(n * k, bv);
+      const PackedInt8Weights packed = pack_int8_weights(b.data(), k, n, k);
+      std::vector<int32_t> acc(m * n, 0);
+      gemm_s8s8_s32_packed(a.data(), k, packed, acc.data(), n, m, 2);
+      for (const int32_t v : acc) CHECK(v == static_cast<int32_t>(k) * av * bv);
+    }
+  }
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 
 #include <cmath>
 
+#include "ops/gemm_f32.h"
 #include "tests/ops/op_harness.h"
+#include "tests/support/random.h"
 
 namespace qrt::testing {
 namespace {
@@ -106,6 +108,42 @@ TEST_CASE("Linear: prepare names the node on bad shapes") {
   OpCase bad_out = linear_case(x, HostTensor{{4, 3}, std::vector<float>(12, 1.0f)}, std::nullopt);
   bad_out.output_shapes = {{2, 5}};
   CHECK_FALSE(run_cpu_op(bad_out).is_ok());
+}
+
+// gemm_xwt_f32 (AVX-512 register tiles on CPUs that have them, threads for large products) against
+// its portable loops and a float64 sum: strided x / y, shapes 1, primes, K below one vector.
+// Both are f32 sums of the same products in different orders: |Δ| <= K·2^-24·Σ|x·w| with room.
+TEST_CASE("gemm_xwt_f32 agrees with the portable loops and float64") {
+  struct Dims {
+    int64_t M, N, K;
+  };
+  uint64_t seed = 6600;
+  for (const Dims d : {Dims{1, 1, 1}, Dims{1, 512, 128}, Dims{3, 17, 7}, Dims{5, 67, 131},
+                       Dims{96, 512, 7}, Dims{13, 33, 600}, Dims{64, 256, 512}}) {
+    ++seed;
+    INFO("seed " << seed << " M " << d.M << " N " << d.N << " K " << d.K);
+    const int64_t ldx = d.K + 2, ldy = d.N + 3;
+    const auto x = random_floats(d.M * ldx, seed);
+    const auto w = random_floats(d.N * d.K, seed + 1);
+    const auto b = random_floats(d.N, seed + 2);
+    std::vector<float> fast(d.M * ldy, -7.0f), portable(d.M * ldy, -7.0f);
+    ops::gemm_xwt_f32(d.M, d.N, d.K, x.data(), ldx, w.data(), b.data(), fast.data(), ldy);
+    ops::gemm_xwt_f32_portable(d.M, d.N, d.K, x.data(), ldx, w.data(), b.data(), portable.data(),
+                               ldy);
+    for (int64_t m = 0; m < d.M; ++m) {
+      for (int64_t n = 0; n < d.N; ++n) {
+        double exact = b[n], magnitude = std::fabs(b[n]);
+        for (int64_t k = 0; k < d.K; ++k) {
+          exact += double{x[m * ldx + k]} * double{w[n * d.K + k]};
+          magnitude += std::fabs(double{x[m * ldx + k]} * double{w[n * d.K + k]});
+        }
+        const double bound = (d.K + 2) * 0x1p-24 * magnitude;
+        REQUIRE(std::fabs(fast[m * ldy + n] - exact) <= bound);
+        REQUIRE(std::fabs(portable[m * ldy + n] - exact) <= bound);
+      }
+      for (int64_t n = d.N; n < ldy; ++n) REQUIRE(fast[m * ldy + n] == -7.0f);
+    }
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "ops/lstm_cell.h"
 #include "tests/ops/op_harness.h"
 #include "tests/support/random.h"
 
@@ -196,6 +197,46 @@ TEST_CASE("LSTM: prepare names the node and the bad weight") {
   REQUIRE_FALSE(r.is_ok());
   CHECK(r.status().message().find("encoder_lstm") != std::string::npos);
   CHECK(r.status().message().find("w_hh of layer 1") != std::string::npos);
+}
+
+// The vectorized cell update against the scalar definition and a float64 evaluation: gate
+// pre-activations from tiny to saturating (|z| up to 60), H not a multiple of 16, NaN propagated.
+// The vector exp is within about 2 ulp, so σ and tanh agree to a few 1e-7 absolute.
+constexpr float kCellTol = 1e-6f;
+
+TEST_CASE("lstm_cell_update matches the scalar definition and float64") {
+  MESSAGE("lstm_cell_update uses " << ops::lstm_cell_implementation());
+  uint64_t seed = 4400;
+  for (const int64_t H : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{37}, int64_t{128}}) {
+    for (const float range : {1e-3f, 1.0f, 8.0f, 60.0f}) {
+      ++seed;
+      INFO("seed " << seed << " H " << H << " range " << range);
+      const auto gx = random_floats(4 * H, seed, -range, range);
+      const auto gh = random_floats(4 * H, seed + 1, -range, range);
+      const auto c0 = random_floats(H, seed + 2, -2.0f, 2.0f);
+      std::vector<float> c_fast = c0, c_ref = c0, h_fast(H), h_ref(H);
+      ops::lstm_cell_update(gx.data(), gh.data(), c_fast.data(), h_fast.data(), H);
+      ops::lstm_cell_update_reference(gx.data(), gh.data(), c_ref.data(), h_ref.data(), H);
+      CHECK(max_abs(c_ref) > 0.0f);
+      CHECK(max_abs_diff(c_fast, c_ref) <= kCellTol * 4);  // |c| up to ~3
+      CHECK(max_abs_diff(h_fast, h_ref) <= kCellTol);
+      for (int64_t j = 0; j < H; ++j) {
+        auto sig = [](double z) { return 1.0 / (1.0 + std::exp(-z)); };
+        auto z = [&](int64_t g) { return double{gx[g * H + j]} + double{gh[g * H + j]}; };
+        const double c = sig(z(1)) * c0[j] + sig(z(0)) * std::tanh(z(2));
+        CHECK(std::fabs(c_fast[j] - c) <= kCellTol * 4);
+        CHECK(std::fabs(h_fast[j] - sig(z(3)) * std::tanh(c)) <= kCellTol * 2);
+      }
+    }
+  }
+  // NaN in one gate reaches c and h of that unit only.
+  const int64_t H = 20;
+  std::vector<float> gx(4 * H, 0.5f), gh(4 * H, -0.25f), c(H, 0.1f), h(H);
+  gx[2 * H + 17] = std::nanf("");
+  ops::lstm_cell_update(gx.data(), gh.data(), c.data(), h.data(), H);
+  CHECK(std::isnan(c[17]));
+  CHECK(std::isnan(h[17]));
+  CHECK(std::isfinite(h[16]));
 }
 
 }  // namespace

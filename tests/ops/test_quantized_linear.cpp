@@ -9,6 +9,7 @@
 #include "ir/half.h"
 #include "ir/quant_formats.h"
 #include "ir/quantize.h"
+#include "ops/quantized/decoded_projection.h"
 #include "tests/ops/quantized_harness.h"
 #include "tests/support/random.h"
 
@@ -184,6 +185,22 @@ TEST_CASE("int8-dynamic Linear: random data, outliers engaged and not engaged") 
         dynamic_reference(x, M, d.K, w->codes, w->params.scales, d.N, with_bias ? &b : nullptr,
                           threshold, ref, mag, &outliers);
         if (with_outliers) CHECK(outliers > 0);
+        if (d.K < ops::quantized::kMinQuantizedK) {
+          // Short reductions run from f32 weights decoded at prepare (the dispatch rule of
+          // ops/quantized/projection.cpp): y = Σ_k x·(s_w·q) + b, x not rounded to int8.
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = 0; n < d.N; ++n) {
+              double acc = with_bias ? b[n] : 0.0, abs_sum = with_bias ? std::fabs(b[n]) : 0.0;
+              for (int64_t k = 0; k < d.K; ++k) {
+                const double term = double{x[m * d.K + k]} *
+                                    double{w->params.scales[n] * float(w->codes[n * d.K + k])};
+                acc += term;
+                abs_sum += std::fabs(term);
+              }
+              ref[m * d.N + n] = acc;
+              mag[m * d.N + n] = abs_sum;
+            }
+        }
         for (int64_t i = 0; i < M * d.N; ++i)
           REQUIRE_MESSAGE(std::fabs(got->outputs[0][i] - ref[i]) <= (d.K + 4) * kU * mag[i],
                           "element " << i << " got " << got->outputs[0][i] << " want " << ref[i]);

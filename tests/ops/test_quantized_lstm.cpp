@@ -9,6 +9,8 @@
 
 #include "ir/half.h"
 #include "ir/quantize.h"
+#include "ops/register.h"
+#include "runtime/session.h"
 #include "tests/ops/quantized_harness.h"
 #include "tests/support/random.h"
 
@@ -233,6 +235,73 @@ TEST_CASE("quantized LSTM: supports() rejects mismatched forms") {
   QCase mixed = lstm_case(f, "w8a16", int8_weight);
   mixed.inputs[3 + 4 + 1] = f32_weight("w_hh1", {4 * d.H, d.H}, f.w[5]);
   CHECK(selected_kernel(mixed) == "");
+}
+
+// The forecaster's shape: C = 7 input features. The layer-0 input projection (K = 7) runs from f32
+// weights decoded at prepare (the dispatch rule of ops/quantized/projection.cpp), the session says
+// so, and the result stays within the precision's bound of the f32 LSTM.
+TEST_CASE("LSTM with a short input projection: decoded f32 there, visible in kernel_names") {
+  const LstmDims d{1, 9, 7, 32, 2, false};
+  const uint64_t seed = 7300;
+  MESSAGE("seed " << seed);
+  const FloatLstm f = random_lstm(d, seed);
+  runtime::KernelRegistry registry;
+  ops::register_cpu_kernels(registry);
+  for (const char* precision : {"int8-dynamic", "w8a16"}) {
+    INFO(precision);
+    const QCase c = lstm_case(f, precision, int8_weight);
+    auto graph = std::make_shared<const ir::Graph>(quantized_graph(c));
+    auto session = runtime::Session::create(graph, registry, {runtime::Device::kCpu, true});
+    REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
+    const std::vector<std::string> kernels = (*session)->kernel_names();
+    REQUIRE(kernels.size() == 1);
+    MESSAGE(kernels[0]);
+    CHECK(kernels[0].find("w_ih of layer 0: f32 weights decoded at prepare, K=7 < 16") !=
+          std::string::npos);
+    auto got = run_quantized_op(c);
+    auto reference = run_quantized_op(lstm_case(f, "fp32", f32_weight));
+    REQUIRE(got.is_ok());
+    REQUIRE(reference.is_ok());
+    CHECK(max_abs(reference->outputs[0]) > 0.01f);
+    CHECK(max_error(*got, *reference) <= kMaxErrorInt8Dynamic);
+  }
+}
+
+TEST_CASE("int8-dynamic LSTM rejects a NaN input, naming the row") {
+  const LstmDims d{3, 4, 32, 16, 1, false};
+  const uint64_t seed = 7400;
+  MESSAGE("seed " << seed);
+  FloatLstm f = random_lstm(d, seed);
+  f.x[(2 * d.T + 1) * d.C + 5] = std::nanf("");  // batch 2, step 1: row 2·T + 1 of [B·T, C]
+  auto got = run_quantized_op(lstm_case(f, "int8-dynamic", int8_weight));
+  REQUIRE_FALSE(got.is_ok());
+  const std::string msg = got.status().to_string();
+  INFO(msg);
+  CHECK(msg.find("int8-dynamic input 'x' has NaN at row 9, column 5") != std::string::npos);
+}
+
+// The f32 LSTM packs constant weights by lanes in prepare (AVX-512 CPUs) and reads run-time weights
+// in place with gemm_xwt_f32: both must agree to float rounding, and the session names the packing.
+TEST_CASE("f32 LSTM: packed constant weights agree with weights read in place") {
+  uint64_t seed = 7500;
+  for (const LstmDims& d : kDims) {
+    ++seed;
+    INFO("seed " << seed << " B " << d.B << " T " << d.T << " C " << d.C << " H " << d.H);
+    const FloatLstm f = random_lstm(d, seed);
+    const QCase packed = lstm_case(f, "fp32", f32_weight);
+    QCase in_place = packed;
+    for (std::size_t i = 3; i < in_place.inputs.size(); ++i) {
+      const QInput& c = packed.inputs[i];
+      in_place.inputs[i] =
+          f32_input(c.value.name + "_rt", c.value.shape, f.w[(i - 3) / 4 * 4 + (i - 3) % 4]);
+    }
+    auto a = run_quantized_op(packed);
+    auto b = run_quantized_op(in_place);
+    REQUIRE_MESSAGE(a.is_ok(), a.status().to_string());
+    REQUIRE_MESSAGE(b.is_ok(), b.status().to_string());
+    CHECK(max_abs(a->outputs[0]) > 0.01f);
+    CHECK(max_error(*a, *b) <= kSameWeightsTolerance);
+  }
 }
 
 }  // namespace
