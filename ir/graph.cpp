@@ -203,6 +203,8 @@ Result<std::vector<TensorType>> infer_shapes(const Graph& graph,
       in.types.push_back(present ? &types[static_cast<size_t>(id)] : nullptr);
       in.values.push_back(present ? &graph.values[static_cast<size_t>(id)] : nullptr);
     }
+    for (ValueId id : node.outputs)  // ids were range-checked by topological_order
+      in.outputs.push_back(&graph.values[static_cast<size_t>(id)]);
     QRT_ASSIGN_OR_RETURN(std::vector<TensorType> out, infer_node(node, in));
     for (size_t j = 0; j < out.size(); ++j)
       types[static_cast<size_t>(node.outputs[j])] = std::move(out[j]);

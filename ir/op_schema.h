@@ -13,6 +13,10 @@ namespace qrt::ir {
 struct InferInputs {
   std::vector<const TensorType*> types;
   std::vector<const Value*> values;  // the graph Value behind each input (nullptr when absent)
+  // The graph Value behind each output (may be empty: callers that only know the inputs). An
+  // int8-static Linear reads its output's declared dtype here: i8/u8 with per-tensor QuantParams
+  // means the kernel requantizes its result for the next int8 op (ir/precision.h).
+  std::vector<const Value*> outputs;
 };
 
 // Returns the output types, or an error whose message names the node ("node 'fc1' (Linear): ...").

@@ -15,6 +15,15 @@
 //                 LLM.int8() decomposition.
 //   int8-static   weights as w8a16; the node's float input value carries per-tensor activation
 //                 QuantParams from calibration (symmetric or affine); LSTM hidden state uses 1/127.
+//                 Static int8 chains: where every reader of an int8-static Linear's output is x of
+//                 an int8-static Linear, directly or through Relu / Reshape (which commute with
+//                 per-tensor quantization: relu(q) = max(q, z)), the values between them are
+//                 int8 codes: dtype i8 with symmetric per-tensor QuantParams, or u8 with affine
+//                 per-tensor QuantParams (uint8 range), the consumer's calibrated parameters.
+//                 The producer requantizes in its epilogue
+//                 (q_y = clamp(round((s_x·s_w[n]·acc' + b[n]) / s_y) + z_y, qmin, qmax)) and the
+//                 consumer reads the codes without quantizing. verify() accepts int8 activations
+//                 only there (never as graph inputs or outputs).
 //   nf4           weights nf4 with QuantParams kNF4Block (block absmax, optional double quant).
 #pragma once
 

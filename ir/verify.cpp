@@ -7,6 +7,7 @@
 #include "ir/op_schema.h"
 #include "ir/precision.h"
 #include "ir/quant_formats.h"
+#include "ir/quant_params.h"
 
 namespace qrt::ir {
 
@@ -312,6 +313,75 @@ Status check_inferred_types(const Graph& g) {
   return Status::ok();
 }
 
+// Int8 activations (non-constant i8/u8 values) exist only inside static int8 chains
+// (ir/precision.h): each carries per-tensor QuantParams matching its dtype (i8 symmetric, u8
+// affine), is produced by an int8-static Linear (requantizing epilogue) or by a Relu/Reshape of an
+// int8 activation with the same dtype and parameters (both commute with per-tensor quantization),
+// and is read only by Relu, Reshape or as x of an int8-static Linear; never a graph input or
+// output (callers exchange float tensors).
+Status check_int8_activations(const Graph& g) {
+  const std::string int8_static = precision_name(Precision::kInt8Static);
+  std::vector<int> producer(g.values.size(), -1);
+  for (size_t n = 0; n < g.nodes.size(); ++n)
+    for (ValueId id : g.nodes[n].outputs) producer[static_cast<size_t>(id)] = static_cast<int>(n);
+  auto is_int8_code = [](const Value& v) {
+    return !v.is_constant() && (v.dtype == DType::kI8 || v.dtype == DType::kU8);
+  };
+  auto passes_codes = [](OpKind op) { return op == OpKind::kRelu || op == OpKind::kReshape; };
+
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    const Value& value = g.values[v];
+    if (!is_int8_code(value)) continue;
+    const std::string label =
+        value_label(value) + dtype_name(value.dtype) + " activation (static int8 chain): ";
+    const QuantScheme expected = value.dtype == DType::kI8 ? QuantScheme::kSymmetricPerTensor
+                                                           : QuantScheme::kAffinePerTensor;
+    if (!value.quant || value.quant->scheme != expected)
+      return invalid_model(label + "needs " + quant_scheme_name(expected) +
+                           " quantization parameters (" + dtype_name(value.dtype) + " codes are " +
+                           (value.dtype == DType::kI8 ? "symmetric" : "affine, uint8 range") + ")");
+    for (ValueId id : g.inputs)
+      if (id == static_cast<ValueId>(v))
+        return invalid_model(label + "is a graph input; graph inputs are float");
+    for (ValueId id : g.outputs)
+      if (id == static_cast<ValueId>(v))
+        return invalid_model(label + "is a graph output; graph outputs are float");
+    const int p = producer[v];
+    if (p < 0) return invalid_model(label + "is not produced by any node");
+    const Node& made_by = g.nodes[static_cast<size_t>(p)];
+    if (made_by.op == OpKind::kLinear) {
+      if (made_by.precision.precision != int8_static)
+        return invalid_model(label + "produced by " + node_label(made_by) + "which runs in '" +
+                             made_by.precision.precision +
+                             "'; only an int8-static Linear writes int8 codes");
+    } else if (passes_codes(made_by.op)) {
+      const ValueId src = made_by.inputs.empty() ? kNoValue : made_by.inputs[0];
+      const Value* in = src == kNoValue ? nullptr : &g.values[static_cast<size_t>(src)];
+      if (in == nullptr || in->dtype != value.dtype || in->quant != value.quant)
+        return invalid_model(
+            label + "produced by " + node_label(made_by) + "from " +
+            (in ? "'" + in->name + "' (" + dtype_name(in->dtype) + ")" : "nothing") +
+            ", which is not an int8 activation with the same dtype and "
+            "quantization parameters");
+    } else {
+      return invalid_model(label + "produced by " + node_label(made_by) +
+                           "; only int8-static Linear, Relu and Reshape produce int8 activations");
+    }
+    for (const Node& node : g.nodes)
+      for (size_t i = 0; i < node.inputs.size(); ++i) {
+        if (node.inputs[i] != static_cast<ValueId>(v)) continue;
+        const bool linear_x =
+            node.op == OpKind::kLinear && i == 0 && node.precision.precision == int8_static;
+        if (!linear_x && !(passes_codes(node.op) && i == 0))
+          return invalid_model(label + "read by " + node_label(node) + "as input " +
+                               std::to_string(i) + " (precision '" + node.precision.precision +
+                               "'); only x of an int8-static Linear, Relu and Reshape read int8 "
+                               "codes");
+      }
+  }
+  return Status::ok();
+}
+
 // The precision record names a known precision and a usable outlier threshold.
 Status check_precision(const Node& node) {
   const PrecisionRecord& p = node.precision;
@@ -334,6 +404,7 @@ Status verify(const Graph& graph) {
   }
   QRT_RETURN_IF_ERROR(check_dataflow(graph));
   QRT_RETURN_IF_ERROR(check_order(graph));
+  QRT_RETURN_IF_ERROR(check_int8_activations(graph));
   return check_inferred_types(graph);
 }
 

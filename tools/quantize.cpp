@@ -14,6 +14,7 @@
 #include "ir/passes/passes.h"
 #include "ir/serialize.h"
 #include "runtime/calibration.h"
+#include "runtime/sensitivity.h"
 #include "tools/backend.h"
 #include "tools/cli.h"
 #include "tools/npy.h"
@@ -46,17 +47,21 @@ struct QuantizeArgs {
   std::string method_name = "minmax";  // static only
   int64_t calib_batch = 32;            // rows of the calibration data per run
   ir::passes::PrecisionPolicy policy;
-  float threshold = 6.0f;   // dynamic only
-  int64_t block_size = 64;  // nf4 only
+  bool auto_keep = false;  // --keep auto: keep layers by measured sensitivity
+  double target_error = runtime::kDefaultSensitivityTarget;  // auto only
+  float threshold = 6.0f;                                    // dynamic only
+  int64_t block_size = 64;                                   // nf4 only
   bool help = false;
 };
 
-// --keep: "first,last" (the default), "none", or a comma list of "first", "last" and name
-// patterns ('*' wildcard); first/last are kept only when listed.
-Status parse_keep(const std::string& text, ir::passes::PrecisionPolicy& policy) {
+// --keep: "first,last" (the default), "none", or a comma list of "first", "last", "auto" and name
+// patterns ('*' wildcard); first/last are kept only when listed. "auto" lets the sensitivity
+// search choose among the layers the other items do not keep.
+Status parse_keep(const std::string& text, ir::passes::PrecisionPolicy& policy, bool& auto_keep) {
   policy.keep_first = false;
   policy.keep_last = false;
   policy.keep_patterns.clear();
+  auto_keep = false;
   if (text == "none") return Status::ok();
   std::size_t start = 0;
   while (true) {
@@ -69,7 +74,9 @@ Status parse_keep(const std::string& text, ir::passes::PrecisionPolicy& policy) 
     if (item == "none")
       return invalid_argument("quantize: --keep 'none' cannot be combined with other items in '" +
                               text + "'");
-    if (item == "first") {
+    if (item == "auto") {
+      auto_keep = true;
+    } else if (item == "first") {
       policy.keep_first = true;
     } else if (item == "last") {
       policy.keep_last = true;
@@ -83,9 +90,17 @@ Status parse_keep(const std::string& text, ir::passes::PrecisionPolicy& policy) 
 }
 
 Result<QuantizeArgs> parse_quantize_args(std::span<const std::string> args) {
-  static constexpr std::string_view kValued[] = {
-      "-o",     "--output",          "--mode",      "--calib",      "--method",
-      "--keep", "--min-in-features", "--threshold", "--block-size", "--calib-batch"};
+  static constexpr std::string_view kValued[] = {"-o",
+                                                 "--output",
+                                                 "--mode",
+                                                 "--calib",
+                                                 "--method",
+                                                 "--keep",
+                                                 "--min-in-features",
+                                                 "--threshold",
+                                                 "--block-size",
+                                                 "--calib-batch",
+                                                 "--target-error"};
   QRT_ASSIGN_OR_RETURN(auto parsed, parse_arguments(kCommand, args, kValued, {}));
   QuantizeArgs r;
   std::vector<std::string> seen;  // options that only apply to one mode
@@ -120,9 +135,13 @@ Result<QuantizeArgs> parse_quantize_args(std::span<const std::string> args) {
       QRT_ASSIGN_OR_RETURN(r.calib_batch, parse_integer(kCommand, a.name, a.value, 1));
       seen.push_back(a.name);
     } else if (a.name == "--keep") {
-      QRT_RETURN_IF_ERROR(parse_keep(a.value, r.policy));
+      QRT_RETURN_IF_ERROR(parse_keep(a.value, r.policy, r.auto_keep));
     } else if (a.name == "--min-in-features") {
       QRT_ASSIGN_OR_RETURN(r.policy.min_in_features, parse_integer(kCommand, a.name, a.value, 0));
+    } else if (a.name == "--target-error") {
+      QRT_ASSIGN_OR_RETURN(const float target, parse_float(kCommand, a.name, a.value, 0.0f));
+      r.target_error = target;
+      seen.push_back(a.name);
     } else if (a.name == "--threshold") {
       QRT_ASSIGN_OR_RETURN(r.threshold, parse_float(kCommand, a.name, a.value, 0.0f));
       seen.push_back(a.name);
@@ -138,13 +157,22 @@ Result<QuantizeArgs> parse_quantize_args(std::span<const std::string> args) {
     return invalid_argument("quantize: missing --mode (fp16, bf16, w8, dynamic, static or nf4)");
   // An option the chosen mode ignores is most likely a mistake: say so rather than drop it.
   for (const std::string& option : seen) {
-    const bool fits = ((option == "--calib" || option == "--method" || option == "--calib-batch") &&
-                       r.mode == Mode::kStatic) ||
+    const bool calibrates = r.mode == Mode::kStatic || r.auto_keep;
+    const bool fits = (option == "--method" && r.mode == Mode::kStatic) ||
+                      ((option == "--calib" || option == "--calib-batch") && calibrates) ||
+                      (option == "--target-error" && r.auto_keep) ||
                       (option == "--threshold" && r.mode == Mode::kDynamic) ||
                       (option == "--block-size" && r.mode == Mode::kNF4);
     if (!fits)
-      return invalid_argument("quantize: " + option + " does not apply to --mode " + r.mode_name);
+      return invalid_argument("quantize: " + option + " does not apply to --mode " + r.mode_name +
+                              (r.auto_keep ? " with --keep auto" : ""));
   }
+  if (r.auto_keep && (r.mode == Mode::kFP16 || r.mode == Mode::kBF16))
+    return invalid_argument("quantize: --keep auto chooses which layers to keep in fp16; --mode " +
+                            r.mode_name + " quantizes nothing (use w8, dynamic, static or nf4)");
+  if (r.auto_keep && r.calib.empty())
+    return invalid_argument(
+        "quantize: --keep auto needs --calib FILE.npy (the inputs it measures each layer on)");
   if (r.mode == Mode::kStatic && r.calib.empty())
     return invalid_argument("quantize: --mode static needs --calib FILE.npy (calibration inputs)");
   return r;
@@ -155,7 +183,7 @@ Result<QuantizeArgs> parse_quantize_args(std::span<const std::string> args) {
 Result<std::vector<std::vector<runtime::NamedTensor>>> calibration_batches(
     const ir::Graph& graph, const std::string& path, const runtime::Tensor& data, int64_t batch) {
   if (graph.inputs.size() != 1)
-    return invalid_argument("--mode static calibrates a graph with one input; this model has " +
+    return invalid_argument("--calib feeds a graph with one input; this model has " +
                             std::to_string(graph.inputs.size()));
   const ir::Value& input = graph.values[static_cast<std::size_t>(graph.inputs[0])];
   const ir::Shape& shape = data.shape();
@@ -186,42 +214,135 @@ Result<std::vector<std::vector<runtime::NamedTensor>>> calibration_batches(
   return batches;
 }
 
-Result<ir::Graph> convert(const QuantizeArgs& a, const std::shared_ptr<const ir::Graph>& graph) {
+// The precision a mode converts layers to.
+ir::Precision target_precision(Mode mode) {
+  switch (mode) {
+    case Mode::kFP16:
+      return ir::Precision::kFP16;
+    case Mode::kBF16:
+      return ir::Precision::kBF16;
+    case Mode::kW8:
+      return ir::Precision::kW8A16;
+    case Mode::kDynamic:
+      return ir::Precision::kInt8Dynamic;
+    case Mode::kStatic:
+      return ir::Precision::kInt8Static;
+    case Mode::kNF4:
+      return ir::Precision::kNF4;
+  }
+  return ir::Precision::kFP32;
+}
+
+// The mode's pass under `policy`; `table` is the calibration of static mode.
+Result<ir::Graph> run_pass(const QuantizeArgs& a, const ir::Graph& graph,
+                           const ir::passes::PrecisionPolicy& policy,
+                           const ir::CalibrationTable* table) {
   namespace passes = ir::passes;
   switch (a.mode) {
     case Mode::kFP16:
-      return passes::downcast(*graph, ir::Precision::kFP16, a.policy);
+      return passes::downcast(graph, ir::Precision::kFP16, policy);
     case Mode::kBF16:
-      return passes::downcast(*graph, ir::Precision::kBF16, a.policy);
+      return passes::downcast(graph, ir::Precision::kBF16, policy);
     case Mode::kW8:
-      return passes::quantize_weights(*graph, a.policy);
+      return passes::quantize_weights(graph, policy);
     case Mode::kDynamic:
-      return passes::quantize_dynamic(*graph, {a.policy, a.threshold});
+      return passes::quantize_dynamic(graph, {policy, a.threshold});
     case Mode::kNF4: {
       passes::Nf4Options options;
-      options.policy = a.policy;
+      options.policy = policy;
       options.block_size = a.block_size;
-      return passes::quantize_nf4(*graph, options);
+      return passes::quantize_nf4(graph, options);
     }
     case Mode::kStatic: {
-      auto data = read_npy(a.calib);
-      if (!data.is_ok()) return data.status().with_context("--calib");
-      QRT_ASSIGN_OR_RETURN(auto batches,
-                           calibration_batches(*graph, a.calib, *data, a.calib_batch));
-      runtime::KernelRegistry registry;
-      QRT_RETURN_IF_ERROR(register_backends(runtime::Device::kCpu, registry));
-      runtime::CalibrationOptions options;
-      options.method = *runtime::calibration_method_from_name(a.method_name);
-      QRT_ASSIGN_OR_RETURN(ir::CalibrationTable table,
-                           runtime::calibrate(graph, registry, batches, options));
-      std::printf("calibrated %zu values on %zu batches (%s)\n", table.ranges.size(),
-                  batches.size(), a.method_name.c_str());
+      if (table == nullptr) return internal_error("quantize: static mode without calibration");
       passes::StaticOptions static_options;
-      static_options.policy = a.policy;
-      return passes::quantize_static(*graph, table, static_options);
+      static_options.policy = policy;
+      return passes::quantize_static(graph, *table, static_options);
     }
   }
   return internal_error("quantize: unhandled mode");
+}
+
+std::string short_number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2g", v);
+  return text;
+}
+
+// --keep auto (runtime/sensitivity.h): the candidates are the layers the pass converts under the
+// other --keep items; the search keeps the most sensitive in fp16 until the target holds, and each
+// decision's reason records the measurement.
+Result<ir::Graph> convert_auto(const QuantizeArgs& a, const std::shared_ptr<const ir::Graph>& graph,
+                               const runtime::KernelRegistry& registry,
+                               const std::vector<std::vector<runtime::NamedTensor>>& batches,
+                               const ir::CalibrationTable* table) {
+  QRT_ASSIGN_OR_RETURN(const ir::Graph all, run_pass(a, *graph, a.policy, table));
+  const std::string target = ir::precision_name(target_precision(a.mode));
+  std::vector<std::string> candidates;
+  for (const ir::Node& n : all.nodes)
+    if (ir::passes::is_weighted(n) && n.precision.precision == target) candidates.push_back(n.name);
+  if (candidates.empty()) {
+    std::printf("--keep auto: no layer is converted to %s; nothing to choose\n", target.c_str());
+    return all;
+  }
+  runtime::QuantizeLayers quantize =
+      [&](const std::vector<std::string>& quantized) -> Result<ir::Graph> {
+    ir::passes::PrecisionPolicy policy = a.policy;
+    for (const std::string& c : candidates)
+      if (std::find(quantized.begin(), quantized.end(), c) == quantized.end())
+        policy.keep_nodes[c] = "auto";
+    return run_pass(a, *graph, policy, table);
+  };
+  runtime::SensitivityOptions options;
+  options.target_error = a.target_error;
+  QRT_ASSIGN_OR_RETURN(
+      const runtime::SensitivityResult found,
+      runtime::search_sensitive_layers(graph, registry, batches, candidates, quantize, options));
+
+  ir::passes::PrecisionPolicy policy = a.policy;
+  const std::string of = " of " + std::to_string(found.layers.size());
+  const std::string target_text = "target " + short_number(found.target_error);
+  std::printf("sensitivity (model-output relative MSE with one layer %s, %s)\n", target.c_str(),
+              target_text.c_str());
+  std::printf("  rank  sensitivity  layer\n");
+  for (const runtime::LayerSensitivity& l : found.layers) {
+    const std::string measured =
+        "sensitivity " + short_number(l.error) + " (rank " + std::to_string(l.rank) + of + ")";
+    if (l.keep) {
+      policy.keep_nodes[l.node] = "auto, " + measured + ", " + target_text;
+    } else {
+      policy.notes[l.node] = "auto, " + measured + ", " + target_text;
+    }
+    std::printf("  %4d  %11.3g  %s%s\n", l.rank, l.error, l.node.c_str(),
+                l.keep ? "  (kept fp16)" : "");
+  }
+  std::printf("model-output error: %.3g with every candidate quantized, %.3g with %zu kept (%s)\n",
+              found.error_all_quantized, found.final_error, found.keep.size(), target_text.c_str());
+  if (!found.target_met)
+    std::printf("warning: the target is not met even with every candidate kept in fp16\n");
+  return run_pass(a, *graph, policy, table);
+}
+
+Result<ir::Graph> convert(const QuantizeArgs& a, const std::shared_ptr<const ir::Graph>& graph) {
+  const bool calibrates = a.mode == Mode::kStatic || a.auto_keep;
+  if (!calibrates) return run_pass(a, *graph, a.policy, nullptr);
+
+  auto data = read_npy(a.calib);
+  if (!data.is_ok()) return data.status().with_context("--calib");
+  QRT_ASSIGN_OR_RETURN(auto batches, calibration_batches(*graph, a.calib, *data, a.calib_batch));
+  runtime::KernelRegistry registry;
+  QRT_RETURN_IF_ERROR(register_backends(runtime::Device::kCpu, registry));
+  std::optional<ir::CalibrationTable> table;
+  if (a.mode == Mode::kStatic) {
+    runtime::CalibrationOptions options;
+    options.method = *runtime::calibration_method_from_name(a.method_name);
+    QRT_ASSIGN_OR_RETURN(table, runtime::calibrate(graph, registry, batches, options));
+    std::printf("calibrated %zu values on %zu batches (%s)\n", table->ranges.size(), batches.size(),
+                a.method_name.c_str());
+  }
+  const ir::CalibrationTable* t = table ? &*table : nullptr;
+  if (!a.auto_keep) return run_pass(a, *graph, a.policy, t);
+  return convert_auto(a, graph, registry, batches, t);
 }
 
 std::size_t weight_bytes(const ir::Graph& g) {

@@ -15,8 +15,14 @@ InferResult same_as_float_input(const Node& node, const InferInputs& in) {
 }
 }  // namespace
 
+// Relu also maps int8 codes of a static int8 chain to codes with the same parameters:
+// relu(s·(q − z)) = s·(max(q, z) − z), so y keeps x's dtype (i8/u8) and QuantParams.
 InferResult infer_unary(const Node& node, const InferInputs& in) {
   QRT_RETURN_IF_ERROR(attrs_as<NoAttrs>(node).status());
+  if (node.op == OpKind::kRelu && is_int8_activation(input_value(in, 0))) {
+    QRT_ASSIGN_OR_RETURN(const TensorType* x, required_input(node, in, 0, "x"));
+    return std::vector<TensorType>{*x};
+  }
   return same_as_float_input(node, in);
 }
 

@@ -21,6 +21,18 @@ Result<const TensorType*> required_input(const Node& node, const InferInputs& in
                        ") is missing");
 }
 
+const Value* output_value(const InferInputs& in, size_t j) {
+  return j < in.outputs.size() ? in.outputs[j] : nullptr;
+}
+
+bool is_int8_activation(const Value* v) {
+  if (v == nullptr || v->is_constant() || !v->quant || v->quant->scales.size() != 1) return false;
+  if (v->dtype == DType::kI8) return v->quant->scheme == QuantScheme::kSymmetricPerTensor;
+  if (v->dtype == DType::kU8)
+    return v->quant->scheme == QuantScheme::kAffinePerTensor && v->quant->zero_points.size() == 1;
+  return false;
+}
+
 bool is_float_dtype(DType t) {
   return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16;
 }

@@ -30,6 +30,7 @@ InferResult infer_reshape(const Node& node, const InferInputs& in);
 InferResult infer_transpose(const Node& node, const InferInputs& in);
 InferResult infer_slice(const Node& node, const InferInputs& in);
 InferResult infer_concat(const Node& node, const InferInputs& in);
+InferResult infer_fake_quant(const Node& node, const InferInputs& in);
 
 // Number of elements Python's x[start:end:step] selects from a dim of static size `dim` (step >=
 // 1).
@@ -54,6 +55,12 @@ Result<const T*> attrs_as(const Node& node) {
 
 // f32, f16 or bf16: the dtypes activations may have.
 bool is_float_dtype(DType t);
+// An int8 activation of a static int8 chain (ir/precision.h): a non-constant value stored as i8
+// with symmetric per-tensor QuantParams, or as u8 with affine per-tensor QuantParams (the uint8
+// range the static pass uses for affine activations), one scale.
+bool is_int8_activation(const Value* v);
+// The output Value `j` of the node when the caller passed it, else nullptr.
+const Value* output_value(const InferInputs& in, size_t j);
 // Fails unless `t` is a float activation dtype, naming the node and `what`.
 Status check_float(const Node& node, const TensorType& t, const std::string& what);
 // Fails unless `t` has exactly `rank` dims.

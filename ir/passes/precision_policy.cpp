@@ -10,7 +10,8 @@ namespace qrt::ir::passes {
 namespace {
 
 // Why a layer is kept, when it is; empty when the policy lets `target` apply.
-// Precedence: first/last layer, then name patterns, then the Linear in_features limit.
+// Precedence: first/last layer, then nodes kept by name, then name patterns, then the Linear
+// in_features limit.
 struct KeepReason {
   Precision precision = Precision::kFP32;
   std::string reason;
@@ -86,6 +87,9 @@ std::vector<LayerDecision> decide_precisions(const Graph& graph, Precision targe
       keep_why = "first weighted layer";
     } else if (last) {
       keep_why = "last weighted layer";
+    } else if (const auto named = policy.keep_nodes.find(node.name);
+               named != policy.keep_nodes.end()) {
+      keep_why = named->second;
     } else {
       for (const std::string& pattern : policy.keep_patterns)
         if (matches_pattern(node.name, pattern)) {
@@ -110,6 +114,8 @@ std::vector<LayerDecision> decide_precisions(const Graph& graph, Precision targe
       const bool downcast = target == Precision::kFP16 || target == Precision::kBF16;
       d.reason = std::string(downcast ? "downcast: " : "quantized: ") + precision_name(target);
     }
+    if (const auto note = policy.notes.find(node.name); note != policy.notes.end())
+      d.reason += " (" + note->second + ")";
     decisions.push_back(std::move(d));
   }
   return decisions;

@@ -3,6 +3,7 @@
 // file stores and `qrt inspect` shows.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,13 @@ struct PrecisionPolicy {
   std::vector<std::string> keep_patterns;
   // Linear layers with fewer input features are kept (0: no limit).
   int64_t min_in_features = 0;
+  // Nodes kept by exact name, each with the reason recorded after "kept <precision>: " (the
+  // `auto` policy fills it from the sensitivity search, runtime/sensitivity.h). Checked after
+  // first/last and before the patterns.
+  std::map<std::string, std::string> keep_nodes;
+  // Extra words appended, in parentheses, to the reason of the named nodes' decisions (the `auto`
+  // policy notes each quantized layer's measured sensitivity).
+  std::map<std::string, std::string> notes;
 };
 
 struct LayerDecision {

@@ -1,7 +1,8 @@
 // Static int8, W8A8 with calibrated activation scales (design notes, section 4): int8 per-channel
 // weights, and the float input value of every int8-static node (x of Linear, x of LSTM) annotated
 // with per-tensor QuantParams computed from the calibration range of that value. The LSTM hidden
-// state needs no entry: it lies in (-1, 1) and the kernel uses scale 1/127.
+// state needs no entry: it lies in (-1, 1) and the kernel uses scale 1/127. Then, unless disabled,
+// int8 codes are kept between consecutive int8-static Linears (static_int8_chain.cpp).
 #include <map>
 
 #include "ir/passes/passes.h"
@@ -64,7 +65,9 @@ Result<Graph> quantize_static(const Graph& graph, const CalibrationTable& table,
     annotated.emplace(x, std::move(params));
   }
   for (auto& [x, params] : annotated) out.values[static_cast<size_t>(x)].quant = std::move(params);
-  return finish_pass(std::move(out), "quantize_static");
+  QRT_ASSIGN_OR_RETURN(Graph annotated_graph, finish_pass(std::move(out), "quantize_static"));
+  if (!options.int8_between_ops) return annotated_graph;
+  return keep_int8_between_static_ops(annotated_graph);
 }
 
 }  // namespace qrt::ir::passes

@@ -7,8 +7,11 @@
 //   y[m, n] = s_x·s_w[n]·acc'[m, n] + b[n]
 // Affine activations use the uint8 range; their codes are stored as qx − 128 (and z_x − 128) so
 // the s8×s8 GEMM applies: Σ (qx − z_x)·qw is unchanged by the shift.
+#include <cmath>
+#include <string>
 #include <vector>
 
+#include "ir/op_schema.h"
 #include "ops/int8_gemm.h"
 #include "ops/kernel_support.h"
 #include "ops/quantized/projection.h"
@@ -22,14 +25,28 @@ constexpr int32_t kUint8Offset = 128;
 
 class Int8StaticProjection final : public Projection {
  public:
-  Int8StaticProjection(int64_t N, int64_t K, std::vector<float> scales,
-                       std::vector<int32_t> row_sums, ActivationQuant activation)
-      : N_(N),
-        K_(K),
+  Int8StaticProjection(const ProjectionSpec& spec, std::vector<float> scales,
+                       std::vector<int32_t> row_sums)
+      : N_(spec.N),
+        K_(spec.K),
         scales_(std::move(scales)),
         row_sums_(std::move(row_sums)),
-        activation_(activation),
-        offset_(activation.qmin >= 0 ? kUint8Offset : 0) {}
+        activation_(spec.activation),
+        offset_(spec.activation.qmin >= 0 ? kUint8Offset : 0),
+        node_label_(ir::node_label(*spec.node)),
+        input_(spec.input) {}
+
+  // Converting NaN or ±inf to a code is undefined: such an input fails, naming row and column.
+  Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
+                     const void* bias, float* y, int64_t ldy, void* workspace) const override {
+    for (int64_t m = 0; m < rows; ++m)
+      for (int64_t k = 0; k < K_; ++k)
+        if (!std::isfinite(x[m * ldx + k]))
+          return nonfinite_activation_error(node_label_, ir::Precision::kInt8Static, input_,
+                                            x[m * ldx + k], m, k);
+    run(rows, x, ldx, weight, bias, y, ldy, workspace);
+    return Status::ok();
+  }
 
   std::size_t workspace_bytes(int64_t max_rows) const override {
     WorkspaceCarver carver;
@@ -66,6 +83,7 @@ class Int8StaticProjection final : public Projection {
   std::vector<int32_t> row_sums_;  // Σ_k qw[n, k]
   ActivationQuant activation_;
   int32_t offset_;  // 128 for uint8-range activations, else 0
+  std::string node_label_, input_;
 };
 
 }  // namespace
@@ -79,8 +97,7 @@ Result<std::unique_ptr<Projection>> make_int8_static_projection(const Projection
                                       std::to_string(codes.size()) + " bytes, expected " +
                                       std::to_string(spec.N * spec.K));
   return std::unique_ptr<Projection>(std::make_unique<Int8StaticProjection>(
-      spec.N, spec.K, std::move(scales), int8_weight_row_sums(codes.data(), spec.N, spec.K),
-      spec.activation));
+      spec, std::move(scales), int8_weight_row_sums(codes.data(), spec.N, spec.K)));
 }
 
 }  // namespace qrt::ops::quantized

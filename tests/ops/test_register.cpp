@@ -26,7 +26,10 @@ TEST_CASE("Registry: every op has exactly one f32 CPU reference kernel") {
     // Quantized kernels carry their precision: "cpu.reference.linear.int8-dynamic".
     const std::size_t dot = e.name.find('.', std::string("cpu.reference.").size());
     if (dot != std::string::npos) {
-      CHECK((e.op == ir::OpKind::kLinear || e.op == ir::OpKind::kLSTM));
+      // ... or a kernel on the int8 codes of a static int8 chain: "cpu.reference.relu.int8".
+      const bool on_codes =
+          e.name.ends_with(".int8") && (e.op == ir::OpKind::kRelu || e.op == ir::OpKind::kReshape);
+      CHECK((e.op == ir::OpKind::kLinear || e.op == ir::OpKind::kLSTM || on_codes));
       CHECK(quantized.insert(e.name).second);
       // Registered before the f32 kernel of the op, so the specialised entry is found first.
       CHECK(seen.count(e.op) == 0);
@@ -35,8 +38,9 @@ TEST_CASE("Registry: every op has exactly one f32 CPU reference kernel") {
     CHECK(seen.insert(e.op).second);
   }
   CHECK(seen.size() == static_cast<std::size_t>(ir::kNumOpKinds));
-  // fp16, bf16, w8a16, int8-dynamic, int8-static, nf4 for Linear and LSTM.
-  CHECK(quantized.size() == 2 * (ir::kNumPrecisions - 1));
+  // fp16, bf16, w8a16, int8-dynamic, int8-static, nf4 for Linear and LSTM; the static int8 chain
+  // kernels (ops/quantized/int8_chain_kernels.h): Linear, Relu and Reshape.
+  CHECK(quantized.size() == 2 * (ir::kNumPrecisions - 1) + 3);
 }
 
 TEST_CASE("Registry: supports accepts f32 and rejects f16, quantized tensors or records") {

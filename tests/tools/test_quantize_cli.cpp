@@ -122,12 +122,20 @@ TEST_CASE("qrt quantize: bad modes and options are usage errors naming the optio
   check_usage_error(f.run(q + "--mode nf4 --block-size 6x"), "--block-size expects");
   check_usage_error(f.run(q + "--mode dynamic --min-in-features -3"), "--min-in-features expects");
   check_usage_error(f.run(q + "--mode dynamic other.qrt"), "expected one MODEL");
-  // auto is not offered.
+  check_usage_error(f.run(q + "--mode dynamic --keep auto"), "--keep auto needs --calib");
+  check_usage_error(f.run(q + "--mode fp16 --keep auto --calib x.npy"), "quantizes nothing");
+  check_usage_error(f.run(q + "--mode dynamic --target-error 0.1"),
+                    "--target-error does not apply");
+  check_usage_error(f.run(q + "--mode dynamic --calib x.npy"), "--calib does not apply");
+  check_usage_error(f.run(q + "--mode w8 --keep auto --calib x.npy --method mse"),
+                    "--method does not apply");
+  check_usage_error(f.run(q + "--mode w8 --keep auto --calib x.npy --target-error -1"),
+                    "--target-error expects");
   const CliResult help = f.run("--help");
   CHECK(help.code == 0);
   CHECK(contains(help.out, "quantize MODEL"));
   CHECK(contains(help.out, "compare A.qrt B.qrt"));
-  CHECK_FALSE(contains(help.out, "auto"));
+  CHECK(contains(help.out, "--target-error E"));
   CHECK(f.run("quantize --help").code == 0);
   CHECK_FALSE(fs::exists(f.path("out.qrt")));
 }
@@ -278,4 +286,68 @@ TEST_CASE("qrt compare: a model against itself is exact, against int8 it is not"
     CHECK(db > 15.0);
     CHECK(db < 80.0);
   }
+}
+
+// --keep auto: a model whose middle layer has a weight with a large outlier column (per-channel
+// int8 then spends its levels on that column) keeps exactly that layer; the reasons with the
+// measured sensitivities reach the file and `qrt inspect`; no progress bar off a terminal.
+TEST_CASE("qrt quantize --keep auto: the sensitive layer is kept fp16, with its reason") {
+  Fixture f;
+  constexpr uint64_t kSeed = 4421;
+  MESSAGE("auto model seed " << kSeed);
+  testing::HandGraph h;
+  const auto x = h.input("x", {ir::kDynamicDim, kIn});
+  auto linear = [&](const std::string& name, ir::ValueId in, int64_t k, int64_t n, uint64_t seed,
+                    bool outlier) {
+    std::vector<float> w = testing::random_normal(n * k, seed, 0.3f);
+    if (outlier)
+      for (int64_t r = 0; r < n; ++r) w[r * k + 3] = 60.0f;
+    return h.node(name, ir::OpKind::kLinear, {in, h.constant(name + ".weight", {n, k}, w)});
+  };
+  const auto fc1 = linear("fc1", x, kIn, kHidden, kSeed, false);
+  const auto fc2 =
+      linear("fc2", h.node("relu1", ir::OpKind::kRelu, {fc1}), kHidden, kHidden, kSeed + 1, true);
+  h.output(
+      linear("fc3", h.node("relu2", ir::OpKind::kRelu, {fc2}), kHidden, kOut, kSeed + 2, false));
+  const std::string model = f.path("outlier.qrt");
+  REQUIRE(ir::save_model_file(h.graph(), model).is_ok());
+  const std::string calib = f.npy("calib", {40, kIn}, testing::random_normal(40 * kIn, kSeed + 3));
+  const std::string base = "quantize '" + model + "' -o '" + f.path("auto.qrt") +
+                           "' --mode w8 --calib '" + calib + "' --calib-batch 16 ";
+
+  const CliResult r = f.run(base + "--keep auto --target-error 2e-4");
+  INFO("stdout:\n" << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(contains(r.out, "sensitivity (model-output relative MSE"));
+  CHECK(contains(line_of(r.out, "fc2"), " fp16 "));
+  CHECK(contains(line_of(r.out, "fc2"), "kept fp16: auto, sensitivity "));
+  CHECK(contains(line_of(r.out, "fc2"), "(rank 1 of 3), target 0.0002"));
+  CHECK(contains(line_of(r.out, "fc1"), " w8a16 "));
+  CHECK(contains(line_of(r.out, "fc1"), "quantized: w8a16 (auto, sensitivity "));
+  CHECK(contains(line_of(r.out, "fc3"), " w8a16 "));
+  CHECK_FALSE(contains(r.err, "\r"));  // stderr is not a terminal here
+  const CliResult inspect = f.run("inspect '" + f.path("auto.qrt") + "'");
+  INFO("inspect:\n" << inspect.out);
+  CHECK(contains(line_of(inspect.out, "fc2"), "kept fp16: auto, sensitivity"));
+
+  // auto together with fixed items: fc3 kept by pattern, auto chooses among fc1 and fc2.
+  const CliResult mixed = f.run(base + "--keep 'auto,fc3' --target-error 2e-4");
+  INFO("mixed stdout:\n" << mixed.out);
+  REQUIRE(mixed.code == 0);
+  CHECK(contains(line_of(mixed.out, "fc3"), "matches pattern 'fc3'"));
+  CHECK(contains(line_of(mixed.out, "fc2"), "(rank 1 of 2)"));
+
+  // A target nothing can meet keeps every candidate and says so.
+  const CliResult strict = f.run(base + "--keep auto --target-error 0");
+  INFO("strict stdout:\n" << strict.out);
+  REQUIRE(strict.code == 0);
+  CHECK(contains(strict.out, "warning: the target is not met"));
+  for (const char* name : {"fc1", "fc2", "fc3"})
+    CHECK(contains(line_of(strict.out, name), " fp16 "));
+
+  // Empty calibration data is a clear error.
+  const std::string empty = f.npy("empty", {0, kIn}, {});
+  check_one_error_line(f.run("quantize '" + model + "' -o '" + f.path("e.qrt") +
+                             "' --mode w8 --keep auto --calib '" + empty + "'"),
+                       "empty");
 }
