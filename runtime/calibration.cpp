@@ -8,9 +8,9 @@
 #include <unordered_map>
 #include <utility>
 
-#include "runtime/calibration_progress.h"
 #include "runtime/observer_thresholds.h"
 #include "runtime/observers.h"
+#include "runtime/progress_bar.h"
 
 namespace qrt::runtime {
 
@@ -84,7 +84,7 @@ using BatchObserver = std::function<Status(ValueState&, std::span<const float>)>
 Status run_pass(Session& session, const std::vector<std::vector<NamedTensor>>& batches,
                 const std::unordered_map<std::string, std::size_t>& index,
                 std::vector<ValueState>& states, const BatchObserver& observe,
-                CalibrationProgress& progress) {
+                ProgressBar& progress) {
   for (std::size_t b = 0; b < batches.size(); ++b) {
     const ValueObserver observer = [&](const ir::Value& value,
                                        const ConstTensorView& view) -> Status {
@@ -153,7 +153,8 @@ Result<ir::CalibrationTable> calibrate(std::shared_ptr<const ir::Graph> graph,
   std::unique_ptr<Session> session = std::move(created).value();
 
   const bool histogram = uses_histogram(options.method);
-  CalibrationProgress progress(options.progress, batches.size() * (histogram ? 2 : 1));
+  ProgressBar progress(options.progress, "calibrating",
+                       static_cast<int64_t>(batches.size() * (histogram ? 2 : 1)));
 
   // Pass 1: min/max (and the moving average), rejecting non-finite data.
   const BatchObserver first_pass = [](ValueState& state, std::span<const float> data) -> Status {

@@ -15,7 +15,7 @@
 #include "frontends/builder.h"
 #include "ops/register.h"
 #include "runtime/calibration.h"
-#include "runtime/calibration_progress.h"
+#include "runtime/progress_bar.h"
 #include "tests/runtime/reference_linear.h"
 #include "tests/support/random.h"
 
@@ -325,10 +325,10 @@ TEST_CASE("an all-zero activation gets the range [0, 0] from every method") {
 }
 
 TEST_CASE("the progress bar stays silent when stderr is not a terminal or it is disabled") {
-  runtime::CalibrationProgress off(false, 10);
+  runtime::ProgressBar off(false, "calibrating", 10);
   CHECK_FALSE(off.visible());
   off.advance();
   // Under ctest stderr is a pipe or a file; on a terminal the bar is drawn (and that is fine).
-  runtime::CalibrationProgress on(true, 0);  // nothing to count: never shown
+  runtime::ProgressBar on(true, "calibrating", 0);  // nothing to count: never shown
   CHECK_FALSE(on.visible());
 }
