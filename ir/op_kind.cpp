@@ -1,5 +1,8 @@
 #include "ir/op_kind.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace qrt::ir {
 
 namespace {
@@ -39,6 +42,20 @@ Attrs default_attrs(OpKind op) {
 
 bool attrs_match_op(OpKind op, const Attrs& attrs) {
   return default_attrs(op).index() == attrs.index();
+}
+
+FakeQuantRange fake_quant_range(const FakeQuantAttrs& attrs) {
+  const int bits = static_cast<int>(attrs.bits);
+  if (attrs.symmetric) return {-((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1};
+  if (attrs.unsigned_range) return {0, (1 << bits) - 1};
+  return {-(1 << (bits - 1)), (1 << (bits - 1)) - 1};
+}
+
+int32_t fake_quant_zero_point(float zero_point, FakeQuantRange range) {
+  if (std::isnan(zero_point)) return range.qmin;
+  const float z = std::clamp(std::nearbyint(zero_point), static_cast<float>(range.qmin),
+                             static_cast<float>(range.qmax));
+  return static_cast<int32_t>(z);
 }
 
 }  // namespace qrt::ir

@@ -61,6 +61,35 @@ struct ConcatAttrs {
   int64_t axis = 0;
   bool operator==(const ConcatAttrs&) const = default;
 };
+// How a FakeQuant node rounds (the quantization design notes, sections 1, 5 and 8).
+// On-disk values (ir/schema/qrt.fbs, enum FakeQuantMode): append only.
+enum class FakeQuantMode : uint8_t {
+  // y = s·(clamp(round(x / s) + z, qmin, qmax) - z) with the scale / zero point INPUTS, so a
+  // trainer can learn them. Symmetric: qmin = -qmax, qmax = 2^(bits-1) - 1, z = 0 (no zero point
+  // input). Affine: [0, 2^bits - 1] when unsigned_range, else [-2^(bits-1), 2^(bits-1) - 1], the
+  // zero point input (f32, rounded half to even and clamped to the range) required.
+  kInteger = 0,
+  // NF4 (QLoRA): absmax of each block of `block_size` consecutive elements of the last dim of x,
+  // nearest codebook value; exactly ir::quantize_nf4 then ir::dequantize_nf4 (double quantization
+  // of the absmax values when double_quant). No scale or zero point input.
+  kNF4 = 1,
+};
+inline constexpr int kNumFakeQuantModes = 2;
+struct FakeQuantAttrs {
+  FakeQuantMode mode = FakeQuantMode::kInteger;
+  int64_t bits = 8;  // kInteger: 2..8
+  bool symmetric = true;
+  bool unsigned_range = false;  // affine only
+  // false: one scale (scale shape [1]); true: one scale per slice along `axis` (scale [C]).
+  bool per_channel = false;
+  int64_t axis = 0;  // per channel; negative counts from the end
+  // Whether the trainer updates the scale (LSQ gradient, Esser et al. 2020); a fixed scale gets
+  // no gradient.
+  bool learnable_scale = false;
+  int64_t block_size = 64;   // kNF4: power of two, 32..4096, divides the last dim of x
+  bool double_quant = true;  // kNF4
+  bool operator==(const FakeQuantAttrs&) const = default;
+};
 
 enum class OpKind : uint16_t {
 #define QRT_OP(e, name, attrs) k##e,
@@ -73,11 +102,12 @@ inline constexpr int kNumOpKinds = 0
 #include "ir/ops.def"
 #undef QRT_OP
     ;
-static_assert(kNumOpKinds == 16, "ops.def changed: update the schema, serializer and kernels");
+static_assert(kNumOpKinds == 17, "ops.def changed: update the schema, serializer and kernels");
 
 // Unique attribute types in declaration order; a Node's attrs must hold the type ops.def names.
-using Attrs = std::variant<NoAttrs, LinearAttrs, LstmAttrs, LayerNormAttrs, LeakyReluAttrs,
-                           GeluAttrs, ReshapeAttrs, TransposeAttrs, SliceAttrs, ConcatAttrs>;
+using Attrs =
+    std::variant<NoAttrs, LinearAttrs, LstmAttrs, LayerNormAttrs, LeakyReluAttrs, GeluAttrs,
+                 ReshapeAttrs, TransposeAttrs, SliceAttrs, ConcatAttrs, FakeQuantAttrs>;
 
 const char* op_name(OpKind op);
 std::optional<OpKind> op_from_name(std::string_view name);
@@ -86,5 +116,16 @@ bool is_valid_op(uint16_t raw);
 Attrs default_attrs(OpKind op);
 // True when `attrs` holds the attribute type that ops.def names for `op`.
 bool attrs_match_op(OpKind op, const Attrs& attrs);
+
+// The integer code range [qmin, qmax] of a kInteger FakeQuant (bits must be 2..8): symmetric
+// [-(2^(b-1) - 1), 2^(b-1) - 1]; affine [0, 2^b - 1] (unsigned_range) or [-2^(b-1), 2^(b-1) - 1].
+struct FakeQuantRange {
+  int32_t qmin = 0;
+  int32_t qmax = 0;
+};
+FakeQuantRange fake_quant_range(const FakeQuantAttrs& attrs);
+// The integer zero point a kInteger FakeQuant uses for its stored f32 zero point: rounded half to
+// even and clamped to [qmin, qmax] (the integer the static int8 graph stores). NaN gives qmin.
+int32_t fake_quant_zero_point(float zero_point, FakeQuantRange range);
 
 }  // namespace qrt::ir

@@ -32,6 +32,8 @@ constexpr std::array<OpSchema, kNumOpKinds> kSchemas = {{
     {OpKind::kTranspose, 1, 1, 1, ops::infer_transpose},
     {OpKind::kSlice, 1, 1, 1, ops::infer_slice},
     {OpKind::kConcat, 1, kVariadic, 1, ops::infer_concat},
+    // x, scale (absent in NF4 mode), zero_point (affine only).
+    {OpKind::kFakeQuant, 1, 3, 1, ops::infer_fake_quant},
 }};
 
 // The table is indexed by OpKind: check each row sits at its op's position in ops.def.

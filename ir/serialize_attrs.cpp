@@ -19,6 +19,7 @@ constexpr fb::Attrs union_type_of() {
   if constexpr (std::is_same_v<A, TransposeAttrs>) return fb::Attrs::TransposeAttrs;
   if constexpr (std::is_same_v<A, SliceAttrs>) return fb::Attrs::SliceAttrs;
   if constexpr (std::is_same_v<A, ConcatAttrs>) return fb::Attrs::ConcatAttrs;
+  if constexpr (std::is_same_v<A, FakeQuantAttrs>) return fb::Attrs::FakeQuantAttrs;
   return fb::Attrs::NONE;  // NoAttrs, LinearAttrs
 }
 
@@ -68,6 +69,11 @@ Result<std::pair<fb::Attrs, flatbuffers::Offset<void>>> encode_attrs(
           value = fb::CreateSliceAttrs(fbb, a.axis, a.start, a.end, a.step, a.squeeze).Union();
         } else if constexpr (std::is_same_v<A, ConcatAttrs>) {
           value = fb::CreateConcatAttrs(fbb, a.axis).Union();
+        } else if constexpr (std::is_same_v<A, FakeQuantAttrs>) {
+          value = fb::CreateFakeQuantAttrs(fbb, static_cast<fb::FakeQuantMode>(a.mode), a.bits,
+                                           a.symmetric, a.unsigned_range, a.per_channel, a.axis,
+                                           a.learnable_scale, a.block_size, a.double_quant)
+                      .Union();
         }
       },
       node.attrs);
@@ -113,6 +119,24 @@ Result<Attrs> decode_attrs(OpKind op, const fb::Node& node) {
     }
     case fb::Attrs::ConcatAttrs:
       return Attrs{ConcatAttrs{node.attrs_as_ConcatAttrs()->axis()}};
+    case fb::Attrs::FakeQuantAttrs: {
+      const auto* a = node.attrs_as_FakeQuantAttrs();
+      const auto raw_mode = static_cast<uint8_t>(a->mode());
+      if (raw_mode >= kNumFakeQuantModes)
+        return invalid_model("unknown FakeQuant mode " + std::to_string(raw_mode) + " (0.." +
+                             std::to_string(kNumFakeQuantModes - 1) + ")");
+      FakeQuantAttrs f;
+      f.mode = static_cast<FakeQuantMode>(raw_mode);
+      f.bits = a->bits();
+      f.symmetric = a->symmetric();
+      f.unsigned_range = a->unsigned_range();
+      f.per_channel = a->per_channel();
+      f.axis = a->axis();
+      f.learnable_scale = a->learnable_scale();
+      f.block_size = a->block_size();
+      f.double_quant = a->double_quant();
+      return Attrs{f};
+    }
     case fb::Attrs::NONE:
       break;
   }

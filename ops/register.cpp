@@ -12,10 +12,12 @@
 #include "ops/activation.h"
 #include "ops/binary.h"
 #include "ops/concat.h"
+#include "ops/fake_quant.h"
 #include "ops/kernel_support.h"
 #include "ops/layer_norm.h"
 #include "ops/linear.h"
 #include "ops/lstm.h"
+#include "ops/quantized/int8_chain_kernels.h"
 #include "ops/quantized/quantized_kernels.h"
 #include "ops/reshape.h"
 #include "ops/slice.h"
@@ -68,6 +70,7 @@ void register_cpu_kernels(runtime::KernelRegistry& registry) {
                                           ir::Precision::kInt8Static, ir::Precision::kNF4};
   static_assert(std::size(kQuantized) == ir::kNumPrecisions - 1,
                 "ir/precision.h changed: add a quantized CPU kernel for the new precision");
+  quantized::register_int8_chain_kernels(registry);  // static int8 chains: before float kernels
   for (ir::Precision p : kQuantized) {
     // "cpu.reference.linear.int8-dynamic", ...
     const std::string suffix = std::string(".") + ir::precision_name(p);
@@ -108,7 +111,8 @@ void register_cpu_kernels(runtime::KernelRegistry& registry) {
   add(OpKind::kTranspose, "transpose", make_transpose_kernel);
   add(OpKind::kSlice, "slice", make_slice_kernel);
   add(OpKind::kConcat, "concat", make_concat_kernel);
-  static_assert(ir::kNumOpKinds == 16, "ops.def changed: register a CPU kernel for the new op");
+  add(OpKind::kFakeQuant, "fake_quant", make_fake_quant_kernel);
+  static_assert(ir::kNumOpKinds == 17, "ops.def changed: register a CPU kernel for the new op");
 }
 
 }  // namespace qrt::ops

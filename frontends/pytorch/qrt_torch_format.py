@@ -127,7 +127,7 @@ class _Schema:
 
     _NAMES = ("Model", "Graph", "Tensor", "Node", "Buffer", "KeyValue", "DType", "OpKind", "Attrs",
               "LstmAttrs", "LayerNormAttrs", "LeakyReluAttrs", "GeluAttrs", "ReshapeAttrs",
-              "TransposeAttrs", "SliceAttrs", "ConcatAttrs")
+              "TransposeAttrs", "SliceAttrs", "ConcatAttrs", "FakeQuantAttrs")
 
     def __init__(self, folder):
         if folder not in sys.path:
@@ -360,6 +360,11 @@ def _attrs_dict(s, node):
                 "squeeze": bool(a.Squeeze())}
     if names[kind] == "ConcatAttrs":
         return {"axis": a.Axis()}
+    if names[kind] == "FakeQuantAttrs":  # format version 3 (QAT graphs)
+        return {"mode": a.Mode(), "bits": a.Bits(), "symmetric": bool(a.Symmetric()),
+                "unsigned_range": bool(a.UnsignedRange()), "per_channel": bool(a.PerChannel()),
+                "axis": a.Axis(), "learnable_scale": bool(a.LearnableScale()),
+                "block_size": a.BlockSize(), "double_quant": bool(a.DoubleQuant())}
     return {}
 
 

@@ -30,11 +30,21 @@ Result<Graph> quantize_dynamic(const Graph& graph, const DynamicOptions& options
 struct StaticOptions {
   PrecisionPolicy policy;
   bool symmetric = true;  // false: affine activations with a zero point (uint8 range)
+  // Keep int8 codes between consecutive int8-static Linears where the graph allows
+  // (keep_int8_between_static_ops below); false: every int8-static node outputs float.
+  bool int8_between_ops = true;
 };
 // Static int8 for Linear and LSTM: per-tensor activation scales from `table` (every quantized
 // node's input must have a range, else an error naming the value).
 Result<Graph> quantize_static(const Graph& graph, const CalibrationTable& table,
                               const StaticOptions& options = {});
+
+// Static int8 chains (ir/precision.h): for each int8-static Linear whose output is read only as x
+// of int8-static Linears, directly or through Relu / Reshape, and whose readers' calibrated
+// QuantParams agree, the values from its output to those readers become int8 codes (i8 symmetric,
+// u8 affine) with those parameters; the producer's PrecisionRecord reason says so. Any other
+// reader (a float op, an LSTM, a graph output) keeps the output float. Idempotent.
+Result<Graph> keep_int8_between_static_ops(const Graph& graph);
 
 struct Nf4Options {
   PrecisionPolicy policy;
@@ -43,5 +53,49 @@ struct Nf4Options {
 };
 // NF4 weights (W4A16) for Linear and LSTM.
 Result<Graph> quantize_nf4(const Graph& graph, const Nf4Options& options = {});
+
+// Quantization-aware training (design notes, section 8).
+enum class QatMode { kInt8, kNF4 };
+struct QatOptions {
+  PrecisionPolicy policy;
+  QatMode mode = QatMode::kInt8;
+  // kInt8: activations symmetric int8 (else affine, uint8 range), as StaticOptions::symmetric.
+  bool symmetric = true;
+  // FakeQuantAttrs::learnable_scale of every integer FakeQuant inserted (LSQ gradients).
+  bool learnable_scales = true;
+  int64_t nf4_block_size = 64;  // kNF4, as Nf4Options
+  bool nf4_double_quant = true;
+};
+// The QAT graph of a float graph: FakeQuant nodes where the deployed graph would quantize.
+//   kInt8: each weight of every layer quantize_static would make int8-static goes through a
+//     per-channel (axis 0) symmetric 8-bit FakeQuant whose scale starts at the per-channel absmax
+//     scale; each activation quantize_static would quantize (x of those layers) goes through a
+//     per-tensor 8-bit FakeQuant whose scale / zero point start at the parameters quantize_static
+//     derives from `table` (a missing range is an error naming the node and the value). Only the
+//     int8-static readers of an activation read the fake-quantized value.
+//   kNF4: each weight of every layer quantize_nf4 would convert goes through an NF4 FakeQuant
+//     (weights only; `table` is not used).
+// Not simulated: what the int8-static LSTM kernel rounds inside the op (h_{t-1} and the input of
+// layers >= 1, on the grid 1/127), since the graph has no value there to put a FakeQuant on.
+// Scales and zero points are new f32 constants the trainer may learn. Every node stays fp32 (the
+// graph trains and runs with the float kernels); the precision each weighted layer converts to is
+// recorded in metadata "qat.precision.<node>" and its reason in the node's PrecisionRecord, so
+// layers the policy keeps stay unfaked and convert to the kept precision.
+Result<Graph> insert_fake_quant(const Graph& graph, const CalibrationTable& table,
+                                const QatOptions& options = {});
+
+struct ConvertQatOptions {
+  bool int8_between_ops = true;  // as StaticOptions::int8_between_ops
+};
+// The deployable graph of a (trained) QAT graph: the static int8 graph, or the NF4 graph, with the
+// learned parameters. FakeQuant nodes are removed; int8 weights are quantized with their
+// FakeQuant's own (learned) scales, not recomputed; each fake-quantized activation gets the learned
+// scale / zero point as its QuantParams; NF4 weights are quantize_nf4 of the trained weights with
+// the FakeQuant's block size and double quantization, which is exactly what the NF4 FakeQuant
+// computed. Layers without FakeQuant go to the precision recorded at insertion (fp32 when none).
+// Errors name the node: a FakeQuant whose scale is not a constant, a faked layer whose input has no
+// FakeQuant, parameters the static int8 kernels cannot represent (not 8 bits, per-channel
+// activations, signed affine activations, a mix of symmetric and affine activations).
+Result<Graph> convert_qat(const Graph& qat_graph, const ConvertQatOptions& options = {});
 
 }  // namespace qrt::ir::passes

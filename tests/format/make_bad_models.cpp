@@ -48,8 +48,9 @@ struct Spec {
   bool cyclic = false;  // fc reads the Relu's output instead of x
   uint16_t act_op = static_cast<uint16_t>(qrt::fb::OpKind::Relu);
   bool act_with_lstm_attrs = false;
-  std::optional<uint64_t> weight_offset;  // replaces the laid-out offset of fc.weight
-  int64_t weight_offset_shift = 0;        // added to the laid-out offset of fc.weight
+  std::optional<int64_t> act_fake_quant_bits;  // act becomes a FakeQuant with these bits
+  std::optional<uint64_t> weight_offset;       // replaces the laid-out offset of fc.weight
+  int64_t weight_offset_shift = 0;             // added to the laid-out offset of fc.weight
 };
 
 Bytes weight_bytes(std::size_t n) {
@@ -85,8 +86,13 @@ Bytes build(const Spec& s, const std::vector<uint64_t>& offsets,
   const std::vector<int32_t> fc_inputs = {s.cyclic ? 4 : 0, s.fc_weight_index, 2};
   auto fc = fb::CreateNode(fbb, fbb.CreateString("fc"), fb::OpKind::Linear, fb::Attrs::NONE, 0,
                            fbb.CreateVector(fc_inputs), fbb.CreateVector(std::vector<int32_t>{3}));
-  const auto act_attrs_type = s.act_with_lstm_attrs ? fb::Attrs::LstmAttrs : fb::Attrs::NONE;
-  const auto act_attrs = s.act_with_lstm_attrs ? fb::CreateLstmAttrs(fbb, 3, 1).Union() : 0;
+  auto act_attrs_type = s.act_with_lstm_attrs ? fb::Attrs::LstmAttrs : fb::Attrs::NONE;
+  auto act_attrs = s.act_with_lstm_attrs ? fb::CreateLstmAttrs(fbb, 3, 1).Union() : 0;
+  if (s.act_fake_quant_bits) {
+    act_attrs_type = fb::Attrs::FakeQuantAttrs;
+    act_attrs =
+        fb::CreateFakeQuantAttrs(fbb, fb::FakeQuantMode::Integer, *s.act_fake_quant_bits).Union();
+  }
   auto act = fb::CreateNode(fbb, fbb.CreateString("act"), static_cast<fb::OpKind>(s.act_op),
                             act_attrs_type, act_attrs, fbb.CreateVector(std::vector<int32_t>{3}),
                             fbb.CreateVector(std::vector<int32_t>{4}));
@@ -259,7 +265,7 @@ std::vector<Case> cases() {
          return make_model(s);
        }},
       {"unknown_op_kind.qrt", "unknown op kind 200",
-       "node 'act' has op kind 200 (the schema has 0..15)",
+       "node 'act' has op kind 200 (the schema has 0..16)",
        [] {
          Spec s;
          s.act_op = 200;
@@ -280,11 +286,20 @@ std::vector<Case> cases() {
          s.weight_scales = {0.1f, std::numeric_limits<float>::quiet_NaN(), 0.2f};
          return make_model(s);
        }},
-      {"newer_format_version.qrt", "format version 3",
-       "Model.format_version is 3; this reader knows 2",
+      {"fake_quant_bad_bits.qrt", "bits 12 outside 2..8",
+       "node 'act' is a FakeQuant with bits 12 (format version 3)",
        [] {
          Spec s;
          s.format_version = 3;
+         s.act_op = static_cast<uint16_t>(qrt::fb::OpKind::FakeQuant);
+         s.act_fake_quant_bits = 12;
+         return make_model(s);
+       }},
+      {"newer_format_version.qrt", "format version 4",
+       "Model.format_version is 4; this reader knows 3",
+       [] {
+         Spec s;
+         s.format_version = 4;
          return make_model(s);
        }},
   };

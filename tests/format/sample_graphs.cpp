@@ -179,6 +179,33 @@ ir::Graph every_op_graph(uint64_t seed) {
   const ValueId concat =
       m.node("concat", OpKind::kConcat, ir::ConcatAttrs{1}, {transpose, transpose}, {kBatch, 6, 2});
 
+  // FakeQuant (QAT): affine per channel with learnable scale / zero point, and NF4 on a weight;
+  // attributes away from their defaults so that every field is written.
+  const std::vector<float> fq_scales = {0.5f, 0.25f, 0.125f, 1.0f, 2.0f, 0.75f};
+  const std::vector<float> fq_zero_points = {0.0f, -3.0f, 5.0f, 1.0f, -16.0f, 15.0f};
+  const ValueId fq_scale = m.value("fq.scale", DType::kF32, {6});
+  const ValueId fq_zero_point = m.value("fq.zero_point", DType::kF32, {6});
+  m.graph().values[static_cast<std::size_t>(fq_scale)].data =
+      ir::ConstantData::copy_of(fq_scales.data(), fq_scales.size() * sizeof(float)).value();
+  m.graph().values[static_cast<std::size_t>(fq_zero_point)].data =
+      ir::ConstantData::copy_of(fq_zero_points.data(), fq_zero_points.size() * sizeof(float))
+          .value();
+  ir::FakeQuantAttrs fq_affine;
+  fq_affine.bits = 5;
+  fq_affine.symmetric = false;
+  fq_affine.per_channel = true;
+  fq_affine.axis = -2;
+  fq_affine.learnable_scale = true;
+  const ValueId fq = m.node("fq", OpKind::kFakeQuant, fq_affine, {concat, fq_scale, fq_zero_point},
+                            {kBatch, 6, 2}, {"fp32", "quantization-aware training"});
+  ir::FakeQuantAttrs fq_nf4;
+  fq_nf4.mode = ir::FakeQuantMode::kNF4;
+  fq_nf4.block_size = ir::kNF4MinBlock;
+  fq_nf4.double_quant = false;
+  const ValueId fq_w = m.f32_constant("fq_nf4.weight", {2, 64});
+  const ValueId fq_nf4_out =
+      m.node("fq_nf4", OpKind::kFakeQuant, fq_nf4, {fq_w, ir::kNoValue, ir::kNoValue}, {2, 64});
+
   // Constants no node reads, for the dtypes the ops above do not take.
   ir::QuantParams affine;
   affine.scheme = ir::QuantScheme::kAffinePerChannel;
@@ -191,7 +218,7 @@ ir::Graph every_op_graph(uint64_t seed) {
   m.f32_constant("empty.f32", {0});
 
   ir::Graph& g = m.graph();
-  g.outputs = {concat, h_n};
+  g.outputs = {fq, h_n, fq_nf4_out};
   g.metadata = {{"producer", "qrt format tests"},
                 {"description", "every op, every dtype"},
                 {"z.unicode",

@@ -7,10 +7,10 @@
 
 namespace qrt::testing {
 
-// A valid graph with a dynamic batch that uses every op in ops.def, constants of every dtype
-// (f32, f16, bf16, i8 with per-channel scales, u8 affine, i32, nf4 with double-quantized NF4Block
-// params, a scalar and an empty tensor), a quantization annotation on an activation, metadata and
-// precision records. Weight bytes come from `seed`.
+// A valid graph with a dynamic batch that uses every op in ops.def (FakeQuant in both modes),
+// constants of every dtype (f32, f16, bf16, i8 with per-channel scales, u8 affine, i32, nf4 with
+// double-quantized NF4Block params, a scalar and an empty tensor), a quantization annotation on an
+// activation, metadata and precision records. Weight bytes come from `seed`.
 ir::Graph every_op_graph(uint64_t seed);
 
 // The smallest useful model: x [?, 4] -> Linear(w [3, 4], b [3]) -> Relu -> y.
