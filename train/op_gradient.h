@@ -16,7 +16,9 @@ namespace qrt::train {
 struct GradientArgs {
   const ir::Graph& graph;
   const ir::Node& node;
-  // Same order as node.inputs / node.outputs; absent optional inputs have data == nullptr.
+  // Same order as node.inputs / node.outputs; absent optional inputs have data == nullptr. An
+  // output the forward left unbound (nobody reads it) may be an empty view, without data or shape;
+  // kernels that need an output's values (Sigmoid, Tanh) recompute them from the inputs then.
   std::span<const runtime::ConstTensorView> inputs;
   std::span<const runtime::ConstTensorView> outputs;
   // dL/d(output i); data == nullptr when output i does not reach the loss (treated as zero).
