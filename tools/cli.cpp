@@ -18,6 +18,10 @@ commands:
   compare A.qrt B.qrt --input NAME=FILE.npy [--input ...]
                            run both models on the same inputs and print, per activation
                            (paired by value name), SQNR dB, cosine and max abs error of B vs A
+  finetune MODEL --data FILE.csv -o OUT [--epochs N] [--lr X] [--batch B] [--seed S]
+                           [--qat int8|nf4] [options]
+                           train a forecasting model on ETT data (ETTh1 protocol), print the
+                           train/val loss per epoch and the test MSE/MAE (qrt finetune --help)
 
 options of run:
   --input NAME=FILE.npy    value of graph input NAME (float32, C order); repeat per input
@@ -32,12 +36,17 @@ options of quantize:
                            static (int8 weights and calibrated per-tensor int8 activations),
                            nf4 (4-bit NormalFloat weights)
   --keep LIST              layers kept in fp16: first,last (default), none, or a comma list of
-                           first, last and node-name patterns ('*' matches any run of characters)
+                           first, last, auto and node-name patterns ('*' matches any run of
+                           characters); auto (needs --calib) quantizes one layer at a time on the
+                           calibration inputs and keeps the most sensitive layers in fp16 until
+                           the model output meets --target-error
+  --target-error E         auto: model-output relative MSE vs fp32, sum (y_q - y)^2 / sum y^2
+                           (default 1e-3, output SQNR 30 dB)
   --min-in-features N      keep (fp32) Linear layers with fewer input features (default 0)
   --threshold T            dynamic: LLM.int8() outlier threshold, 0 disables (default 6.0)
   --block-size B           nf4: block size, a power of two from 32 to 4096 (default 64)
-  --calib FILE.npy         static: calibration inputs [N, ...] for the model's single input
-  --calib-batch N          static: rows of FILE.npy per calibration run (default 32)
+  --calib FILE.npy         static, auto: calibration inputs [N, ...] for the model's single input
+  --calib-batch N          static, auto: rows of FILE.npy per calibration run (default 32)
   --method METHOD          static: minmax (default), ema, percentile, mse or entropy
 
   qrt --help               this text

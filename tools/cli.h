@@ -29,5 +29,6 @@ int inspect_command(std::span<const std::string> args);
 int run_command(std::span<const std::string> args);
 int quantize_command(std::span<const std::string> args);
 int compare_command(std::span<const std::string> args);
+int finetune_command(std::span<const std::string> args);
 
 }  // namespace qrt::tools

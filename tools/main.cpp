@@ -24,9 +24,11 @@ int dispatch(const std::vector<std::string>& args) {
   if (command == "run") return run_command(rest);
   if (command == "quantize") return quantize_command(rest);
   if (command == "compare") return compare_command(rest);
-  return report_error("unknown command '" + command +
-                          "' (expected inspect, run, quantize or compare; see qrt --help)",
-                      kExitUsage);
+  if (command == "finetune") return finetune_command(rest);
+  return report_error(
+      "unknown command '" + command +
+          "' (expected inspect, run, quantize, compare or finetune; see qrt --help)",
+      kExitUsage);
 }
 
 }  // namespace
