@@ -5,6 +5,9 @@
 //   nf4   nf4_gemm_f32 with block 64 (weights quantized offline).
 // Prints the median time of each and the speed-up over f32, plus each path's relative error
 // against the f32 result so a fast but wrong kernel is visible.
+// With --model FILE.qrt it also times that whole model (tools/bench/model_bench.h) in fp32 and
+// dynamic int8 at the --batches given; --json FILE writes every row for tools/bench/bench_cpu.sh,
+// which puts them beside the PyTorch anchor's.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +25,7 @@
 #include "ops/gemm_f32.h"
 #include "ops/int8_gemm_kernels.h"
 #include "ops/nf4_gemm_kernels.h"
+#include "tools/bench/model_bench.h"
 
 namespace {
 
@@ -34,6 +39,15 @@ constexpr int kInt8Max = 127;
 struct Options {
   std::size_t threads = 2;
   int repetitions = 9;
+  bool linear = true;
+  std::string json_path;
+  qrt::bench::ModelBenchOptions model;  // model.model_path empty: no model section
+};
+
+struct LinearRow {
+  std::size_t m = 0;
+  double f32_ms = 0.0, int8_ms = 0.0, nf4_ms = 0.0;
+  double int8_error = 0.0, nf4_error = 0.0;
 };
 
 std::vector<float> normal(std::size_t count, uint64_t seed) {
@@ -115,33 +129,71 @@ double relative_error(const std::vector<float>& y, const std::vector<float>& ref
   return den > 0.0 ? std::sqrt(num / den) : 0.0;
 }
 
+constexpr const char* kUsage =
+    "usage: qrt_bench_cpu [--threads N] [--repetitions R] [--no-linear]\n"
+    "                     [--model FILE.qrt [--batches 1,32] [--model-repetitions 20]]\n"
+    "                     [--json FILE]\n";
+
+bool parse_positive(const std::string& flag, const char* text, long& value) {
+  char* end = nullptr;
+  value = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || value < 1) {
+    std::fprintf(stderr, "qrt_bench_cpu: %s must be a positive integer, got '%s'\n", flag.c_str(),
+                 text);
+    return false;
+  }
+  return true;
+}
+
+bool parse_batches(const char* text, std::vector<int64_t>& batches) {
+  batches.clear();
+  std::string item;
+  const std::string all = std::string(text) + ",";
+  for (const char c : all) {
+    if (c != ',') {
+      item += c;
+      continue;
+    }
+    long v = 0;
+    if (!parse_positive("--batches", item.c_str(), v)) return false;
+    batches.push_back(v);
+    item.clear();
+  }
+  return true;
+}
+
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if ((arg == "--threads" || arg == "--repetitions") && i + 1 < argc) {
-      const long v = std::strtol(argv[++i], nullptr, 10);
-      if (v < 1) {
-        std::fprintf(stderr, "qrt_bench_cpu: %s must be a positive integer\n", arg.c_str());
-        return false;
-      }
-      if (arg == "--threads") {
-        o.threads = static_cast<std::size_t>(v);
-      } else {
-        o.repetitions = static_cast<int>(v);
-      }
+    const bool has_value = i + 1 < argc;
+    long v = 0;
+    if (arg == "--threads" && has_value) {
+      if (!parse_positive(arg, argv[++i], v)) return false;
+      o.threads = static_cast<std::size_t>(v);
+    } else if (arg == "--repetitions" && has_value) {
+      if (!parse_positive(arg, argv[++i], v)) return false;
+      o.repetitions = static_cast<int>(v);
+    } else if (arg == "--model-repetitions" && has_value) {
+      if (!parse_positive(arg, argv[++i], v)) return false;
+      o.model.repetitions = static_cast<int>(v);
+    } else if (arg == "--model" && has_value) {
+      o.model.model_path = argv[++i];
+    } else if (arg == "--batches" && has_value) {
+      if (!parse_batches(argv[++i], o.model.batches)) return false;
+    } else if (arg == "--json" && has_value) {
+      o.json_path = argv[++i];
+    } else if (arg == "--no-linear") {
+      o.linear = false;
     } else {
-      std::fprintf(stderr, "usage: qrt_bench_cpu [--threads N] [--repetitions R]\n");
+      std::fprintf(stderr, "qrt_bench_cpu: unknown or incomplete argument '%s'\n%s", arg.c_str(),
+                   kUsage);
       return false;
     }
   }
   return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options o;
-  if (!parse(argc, argv, o)) return 2;
+std::vector<LinearRow> bench_linear(const Options& o) {
   const auto& int8_impl = qrt::ops::best_int8_gemm_implementation();
   const auto& nf4_impl = qrt::ops::best_nf4_gemm_implementation();
   std::printf(
@@ -155,6 +207,7 @@ int main(int argc, char** argv) {
   quantize_rows(w.data(), kOut, kIn, w_q.data(), w_scale.data());
   const Nf4Weight w_nf4 = quantize_nf4(w, kOut, kIn);
 
+  std::vector<LinearRow> rows;
   std::printf(
       "| M | f32 ms | int8 ms | nf4 ms | f32/int8 | f32/nf4 | int8 rel.err | nf4 rel.err |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
@@ -189,9 +242,79 @@ int main(int argc, char** argv) {
                                          kOut, kIn, kNf4Block, bias.data(), y_nf4.data()},
                              o.threads);
     });
+    const LinearRow row{
+        m, f32_ms, int8_ms, nf4_ms, relative_error(y_int8, y_f32), relative_error(y_nf4, y_f32)};
     std::printf("| %zu | %.3f | %.3f | %.3f | %.2f | %.2f | %.4f | %.4f |\n", m, f32_ms, int8_ms,
-                nf4_ms, f32_ms / int8_ms, f32_ms / nf4_ms, relative_error(y_int8, y_f32),
-                relative_error(y_nf4, y_f32));
+                nf4_ms, f32_ms / int8_ms, f32_ms / nf4_ms, row.int8_error, row.nf4_error);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+void print_model_rows(const Options& o, const std::vector<qrt::bench::ModelBenchRow>& rows) {
+  std::printf("qrt_bench_cpu: model %s, median of %d after %d warm-up runs\n",
+              o.model.model_path.c_str(), o.model.repetitions, o.model.warmups);
+  std::printf("| batch | variant | ms | fp32/variant | rel.err vs fp32 | bytes |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  double fp32_ms = 0.0;
+  for (const auto& r : rows) {
+    if (r.variant == "fp32") fp32_ms = r.median_ms;
+    std::printf("| %lld | %s | %.3f | %.2f | %.4f | %zu |\n", static_cast<long long>(r.batch),
+                r.variant.c_str(), r.median_ms, fp32_ms / r.median_ms, r.relative_error,
+                r.model_bytes);
+  }
+}
+
+// One JSON list of flat records (no strings that need escaping besides the model path).
+bool write_json(const std::string& path, const std::vector<LinearRow>& linear,
+                const std::vector<qrt::bench::ModelBenchRow>& model) {
+  std::ofstream f(path);
+  if (!f) return false;
+  f << "[";
+  const char* sep = "\n";
+  char line[512];
+  for (const LinearRow& r : linear) {
+    std::snprintf(line, sizeof(line),
+                  "%s {\"model\": \"linear%zux%zu\", \"batch\": %zu, \"f32_ms\": %.6g, "
+                  "\"int8_ms\": %.6g, \"nf4_ms\": %.6g, \"int8_rel_err\": %.6g, "
+                  "\"nf4_rel_err\": %.6g}",
+                  sep, kOut, kIn, r.m, r.f32_ms, r.int8_ms, r.nf4_ms, r.int8_error, r.nf4_error);
+    f << line;
+    sep = ",\n";
+  }
+  for (const auto& r : model) {
+    std::snprintf(line, sizeof(line),
+                  "%s {\"model\": \"model\", \"variant\": \"%s\", \"batch\": %lld, "
+                  "\"ms\": %.6g, \"rel_err\": %.6g, \"bytes\": %zu}",
+                  sep, r.variant.c_str(), static_cast<long long>(r.batch), r.median_ms,
+                  r.relative_error, r.model_bytes);
+    f << line;
+    sep = ",\n";
+  }
+  f << "\n]\n";
+  return static_cast<bool>(f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, o)) return 2;
+  std::vector<LinearRow> linear;
+  if (o.linear) linear = bench_linear(o);
+  std::vector<qrt::bench::ModelBenchRow> model;
+  if (!o.model.model_path.empty()) {
+    auto rows = qrt::bench::bench_model(o.model);
+    if (!rows.is_ok()) {
+      std::fprintf(stderr, "qrt_bench_cpu: %s\n", rows.status().to_string().c_str());
+      return 1;
+    }
+    model = std::move(rows).value();
+    print_model_rows(o, model);
+  }
+  if (!o.json_path.empty() && !write_json(o.json_path, linear, model)) {
+    std::fprintf(stderr, "qrt_bench_cpu: cannot write %s\n", o.json_path.c_str());
+    return 1;
   }
   return 0;
 }

@@ -2,7 +2,12 @@
 # Runs qrt_bench_cpu and the PyTorch CPU anchor in the same session so their numbers sit side by
 # side (same machine, same load).
 #   tools/bench/bench_cpu.sh PATH/TO/cpu_anchor.py [BUILD_DIR]
-# The anchor is run where it lies (not copied); it writes cpu_anchor.json into a temporary folder.
+# 1. exports the anchor's own forecaster (its `class F`, torch.manual_seed(0)) with the exporter
+#    into a temporary folder (tools/bench/export_anchor_forecaster.py);
+# 2. qrt_bench_cpu --threads 2: Linear 4096x4096 (f32, int8, NF4) and that forecaster at B = 1 and
+#    32 in fp32 and dynamic int8 (every layer; first and last kept in fp16);
+# 3. the anchor, run where it lies (not copied), writing cpu_anchor.json into the temporary folder;
+# 4. both side by side with ratios.
 # Uses /usr/bin/python3, the interpreter with torch installed.
 set -euo pipefail
 
@@ -23,21 +28,21 @@ if [[ ! -x "$bench" ]]; then
   exit 2
 fi
 
-echo "== qrt ($(uname -m), $(nproc) cores) =="
-"$bench" --threads 2
-
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
+echo "== export the anchor's forecaster =="
+/usr/bin/python3 "$repo/tools/bench/export_anchor_forecaster.py" "$anchor" "$out/anchor_forecaster.qrt"
+
+echo
+echo "== qrt ($(uname -m), $(nproc) cores) =="
+"$bench" --threads 2 --model "$out/anchor_forecaster.qrt" --batches 1,32 --json "$out/qrt.json"
+
 echo
 echo "== PyTorch anchor (torch.set_num_threads(2)) =="
-/usr/bin/python3 "$anchor" "$out"
+# qnnpack's dynamic Linear logs one "ignores reduce_range" warning per call (after a glog banner);
+# drop those lines only.
+/usr/bin/python3 "$anchor" "$out" 2> >(grep -v -e "incorrectly ignores reduce_range" \
+  -e "Logging before InitGoogleLogging" >&2)
+
 echo
-echo "== PyTorch Linear 4096x4096 (fp32 vs dynamic int8), ms =="
-/usr/bin/python3 - "$out/cpu_anchor.json" <<'PY'
-import json, sys
-rows = [r for r in json.load(open(sys.argv[1])) if r["model"].startswith("linear")]
-print("| engine | M | fp32 ms | int8 dyn ms | fp32/int8 |")
-print("|---|---|---|---|---|")
-for r in rows:
-    print(f"| {r['engine']} | {r['B']} | {r['fp32_ms']:.3f} | {r['int8dyn_ms']:.3f} | {r['fp32_ms'] / r['int8dyn_ms']:.2f} |")
-PY
+/usr/bin/python3 "$repo/tools/bench/side_by_side.py" "$out/qrt.json" "$out/cpu_anchor.json"
