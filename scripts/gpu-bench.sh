@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# On the GPU machine: configure and build the CUDA backend and its tests, run them, run the PyTorch
-# anchors (what a user would pick instead of qrt) in the same job, and print a short summary last.
+# On the GPU machine: configure and build the CUDA backend, its tests and qrt_bench_cuda; run the
+# CUDA tests, then the small-shape tests under compute-sanitizer (memcheck; racecheck for the
+# shared-memory pipeline of the int8 GEMM); run qrt_bench_cuda and the PyTorch anchors (what a
+# user would pick instead of qrt) in the same job; print a summary with same-run ratios last.
 #
 # Usage: scripts/gpu-bench.sh [DEPS_DIR]
-#   DEPS_DIR            headers + flatc made by scripts/make-deps.sh (default: .deps at the repo root)
-#   QRT_BUILD_DIR       build folder (default: build-gpu at the repo root)
-#   QRT_RESULTS_DIR     where logs and gpu_anchor.json go (default: the build folder)
-#   QRT_ANCHORS_DIR     folder holding gpu_anchor.py (default: shared/anchors inside the repository,
-#                       else ../shared/anchors beside it)
-#   QRT_SKIP_ANCHORS=1  skip the anchors (they take a few minutes)
-# Exits non-zero when the build or a CUDA test fails (the anchors and the summary still run).
+#   DEPS_DIR              headers + flatc made by scripts/make-deps.sh (default: .deps at the repo
+#                         root)
+#   QRT_BUILD_DIR         build folder (default: build-gpu at the repo root)
+#   QRT_RESULTS_DIR       where logs and JSON go (default: the build folder)
+#   QRT_ANCHORS_DIR       folder holding gpu_anchor.py (default: shared/anchors inside the
+#                         repository, else ../shared/anchors beside it)
+#   QRT_SKIP_ANCHORS=1    skip the full anchors (they take a few minutes); the short same-shape
+#                         anchor below still runs unless QRT_SKIP_SHAPE_ANCHOR=1
+#   QRT_SKIP_SANITIZER=1  skip the compute-sanitizer runs
+#   QRT_SKIP_BENCH=1      skip qrt_bench_cuda
+#   QRT_BENCH_WHICH       qrt_bench_cuda argument: gemm, lstm or all (default all)
+# Exits non-zero when the build, a CUDA test, a sanitizer run or the benchmark fails (the anchors
+# and the summary still run).
 set -uo pipefail
 QRT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$QRT_ROOT/scripts/common.sh"
@@ -28,7 +36,10 @@ JOBS="$(nproc)"
 
 status_build="not run"
 status_tests="not run"
+status_sanitizer="not run"
+status_bench="not run"
 status_anchors="not run"
+status_shape_anchor="not run"
 exit_code=0
 
 echo "== configure + build (deps: $DEPS_DIR)"
@@ -54,6 +65,107 @@ if [ "$status_build" = "ok" ]; then
     status_tests="FAILED: $status_tests (see $RESULTS_DIR/ctest.log)"
     exit_code=1
   fi
+
+  # compute-sanitizer: QRT_CUDA_SANITIZE=1 makes the GEMM tests keep only their small shapes
+  # (every tail path still runs; checked accesses are far slower).
+  sanitizer="$(command -v compute-sanitizer || true)"
+  [ -z "$sanitizer" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] &&
+    sanitizer=/usr/local/cuda/bin/compute-sanitizer
+  if [ "${QRT_SKIP_SANITIZER:-0}" = "1" ]; then
+    status_sanitizer="skipped (QRT_SKIP_SANITIZER=1)"
+  elif [ -z "$sanitizer" ]; then
+    status_sanitizer="skipped (compute-sanitizer not found)"
+  else
+    echo "== compute-sanitizer"
+    status_sanitizer="ok"
+    : >"$RESULTS_DIR/sanitizer.log"
+    # "tool test [doctest test-case filter]": racecheck (much slower) runs one case per kernel.
+    for run in "memcheck test_cuda_quantize_rows *" "memcheck test_cuda_gemm_int8 *" \
+      "memcheck test_cuda_weight_only *" "racecheck test_cuda_gemm_int8 s32 output*" \
+      "racecheck test_cuda_weight_only W8A16*"; do
+      read -r tool test_name filter <<<"$run"
+      test_binary="$BUILD_DIR/tests/cuda/$test_name"
+      [ -x "$test_binary" ] || continue
+      echo "-- $tool $test_name ($filter)" | tee -a "$RESULTS_DIR/sanitizer.log"
+      if ! (cd "$QRT_ROOT" && QRT_CUDA_SANITIZE=1 timeout 600 "$sanitizer" --tool "$tool" \
+        --error-exitcode 3 "$test_binary" --test-case="$filter") \
+        >>"$RESULTS_DIR/sanitizer.log" 2>&1; then
+        status_sanitizer="FAILED: $tool $test_name (see $RESULTS_DIR/sanitizer.log)"
+        exit_code=1
+      fi
+    done
+    grep -E "ERROR SUMMARY|^-- " "$RESULTS_DIR/sanitizer.log"
+  fi
+
+  if [ "${QRT_SKIP_BENCH:-0}" = "1" ]; then
+    status_bench="skipped (QRT_SKIP_BENCH=1)"
+  else
+    echo "== qrt_bench_cuda ${QRT_BENCH_WHICH:-all}"
+    # Built separately so that a benchmark that does not compile still leaves the tests' results.
+    if ! cmake --build "$BUILD_DIR" -j"$JOBS" --target qrt_bench_cuda \
+      >"$RESULTS_DIR/build_bench.log" 2>&1; then
+      status_bench="build FAILED (see $RESULTS_DIR/build_bench.log)"
+      tail -20 "$RESULTS_DIR/build_bench.log"
+      exit_code=1
+    elif "$BUILD_DIR/tools/bench/qrt_bench_cuda" "${QRT_BENCH_WHICH:-all}" \
+      >"$RESULTS_DIR/bench_cuda.log" 2>&1; then
+      status_bench="ok ($RESULTS_DIR/bench_cuda.log)"
+    else
+      status_bench="FAILED (see $RESULTS_DIR/bench_cuda.log)"
+      exit_code=1
+    fi
+    [ -f "$RESULTS_DIR/bench_cuda.log" ] && cat "$RESULTS_DIR/bench_cuda.log"
+  fi
+fi
+
+# The anchor at exactly the benchmark's shapes: cuBLASLt int8 TN (torch._int_mm with the weight
+# given as [N, K], K contiguous, transposed: the layout it prefers) and cuBLAS FP16, weights rotated
+# past the L2 like qrt_bench_cuda does, CUDA events, median.
+if [ "${QRT_SKIP_SHAPE_ANCHOR:-0}" = "1" ]; then
+  status_shape_anchor="skipped (QRT_SKIP_SHAPE_ANCHOR=1)"
+else
+  echo "== same-shape anchor (torch._int_mm TN, cuBLAS FP16)"
+  if PYTHONUNBUFFERED=1 python3 - "$RESULTS_DIR/gemm_shape_anchor.json" \
+    >"$RESULTS_DIR/gemm_shape_anchor.log" 2>&1 <<'PY'; then
+import json, sys, torch
+def median_ms(fn, iters=30, warm=10):
+    for _ in range(warm): fn()
+    torch.cuda.synchronize(); ts = []
+    for _ in range(iters):
+        s = torch.cuda.Event(enable_timing=True); e = torch.cuda.Event(enable_timing=True)
+        s.record(); fn(); e.record(); torch.cuda.synchronize(); ts.append(s.elapsed_time(e))
+    ts.sort(); return ts[len(ts) // 2]
+rot = 120 << 20
+res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "int8_tn": [], "fp16": []}
+for (N, K) in [(4096, 4096), (8192, 8192)]:
+    sets = max(1, -(-rot // (N * K)))
+    W8 = [torch.randint(-127, 127, (N, K), device="cuda", dtype=torch.int8) for _ in range(sets)]
+    for M in [1024, 2048, 4096, 8192]:
+        X = torch.randint(-127, 127, (M, K), device="cuda", dtype=torch.int8)
+        i = [0]
+        def f():
+            i[0] = (i[0] + 1) % sets; return torch._int_mm(X, W8[i[0]].t())
+        t = median_ms(f)
+        res["int8_tn"].append(dict(M=M, N=N, K=K, ms=t, TOPs=2 * M * N * K / t / 1e9)); print(res["int8_tn"][-1])
+    del W8
+for (N, K) in [(8192, 8192), (4096, 4096), (256, 256), (512, 512)]:
+    sets = max(1, -(-rot // (2 * N * K)))
+    W16 = [torch.randn(N, K, device="cuda", dtype=torch.float16) for _ in range(sets)]
+    for M in [1, 16]:
+        X = torch.randn(M, K, device="cuda", dtype=torch.float16)
+        i = [0]
+        def g():
+            i[0] = (i[0] + 1) % sets; return torch.nn.functional.linear(X, W16[i[0]])
+        t = median_ms(g)
+        res["fp16"].append(dict(M=M, N=N, K=K, us=t * 1e3)); print(res["fp16"][-1])
+    del W16
+json.dump(res, open(sys.argv[1], "w"), indent=1)
+PY
+    status_shape_anchor="ok ($RESULTS_DIR/gemm_shape_anchor.json)"
+  else
+    status_shape_anchor="FAILED (see $RESULTS_DIR/gemm_shape_anchor.log)"
+    tail -20 "$RESULTS_DIR/gemm_shape_anchor.log"
+  fi
 fi
 
 anchors_dir="${QRT_ANCHORS_DIR:-}"
@@ -67,25 +179,30 @@ if [ "${QRT_SKIP_ANCHORS:-0}" = "1" ]; then
 elif [ -z "$anchors_dir" ] || [ ! -f "$anchors_dir/gpu_anchor.py" ]; then
   status_anchors="skipped (no gpu_anchor.py in shared/anchors or ../shared/anchors)"
 else
-  echo "== anchors: $anchors_dir/gpu_anchor.py"
-  if PYTHONUNBUFFERED=1 python3 "$anchors_dir/gpu_anchor.py" "$RESULTS_DIR" \
-    >"$RESULTS_DIR/gpu_anchor.log" 2>&1; then
-    status_anchors="ok ($RESULTS_DIR/gpu_anchor.json)"
-  else
-    status_anchors="FAILED (see $RESULTS_DIR/gpu_anchor.log)"
-    tail -20 "$RESULTS_DIR/gpu_anchor.log"
-  fi
+  echo "== anchors: $anchors_dir/gpu_anchor.py, gpu_anchor2.py"
+  status_anchors="ok ($RESULTS_DIR/gpu_anchor.json)"
+  for script in gpu_anchor.py gpu_anchor2.py; do
+    [ -f "$anchors_dir/$script" ] || continue
+    if ! PYTHONUNBUFFERED=1 python3 "$anchors_dir/$script" "$RESULTS_DIR" \
+      >"$RESULTS_DIR/${script%.py}.log" 2>&1; then
+      status_anchors="FAILED (see $RESULTS_DIR/${script%.py}.log)"
+      tail -20 "$RESULTS_DIR/${script%.py}.log"
+    fi
+  done
 fi
 
 echo
 echo "== summary"
-echo "device:  $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader \
+echo "device:    $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader \
   2>/dev/null || echo 'nvidia-smi unavailable')"
-echo "nvcc:    $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo 'not found')"
-echo "cmake:   $(cmake --version | head -1)"
-echo "build:   $status_build"
-echo "tests:   $status_tests"
-echo "anchors: $status_anchors"
+echo "nvcc:      $(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*' || echo 'not found')"
+echo "cmake:     $(cmake --version | head -1)"
+echo "build:     $status_build"
+echo "tests:     $status_tests"
+echo "sanitizer: $status_sanitizer"
+echo "bench:     $status_bench"
+echo "anchor:    $status_shape_anchor (same shapes)"
+echo "anchors:   $status_anchors"
 if [ -f "$RESULTS_DIR/gpu_anchor.json" ]; then
   python3 - "$RESULTS_DIR/gpu_anchor.json" <<'PY'
 import json, sys
@@ -101,6 +218,41 @@ for l in r.get("lstm", []):
         print(f"  LSTM B=1 T=96 H=128 L=2 {l['dtype']:<14} {l['ms']:.3f} ms")
 for f in r.get("forecaster_b1", []):
     print(f"  forecaster B=1 {f['dtype']:<14} eager {f['eager_ms']:.3f} ms, CUDA graph {f['graph_ms']:.3f} ms")
+PY
+fi
+# Same-run ratios: qrt_bench_cuda's rows against the same-shape anchor.
+if [ -f "$RESULTS_DIR/bench_cuda.log" ] && [ -f "$RESULTS_DIR/gemm_shape_anchor.json" ]; then
+  python3 - "$RESULTS_DIR/bench_cuda.log" "$RESULTS_DIR/gemm_shape_anchor.json" <<'PY'
+import json, re, sys
+log = open(sys.argv[1]).read().splitlines()
+anchor = json.load(open(sys.argv[2]))
+tn = {(a["M"], a["N"], a["K"]): a["TOPs"] for a in anchor["int8_tn"]}
+fp16 = {(a["M"], a["N"], a["K"]): a["us"] for a in anchor["fp16"]}
+gemm_row = re.compile(r"^(\d+)x(\d+)x(\d+)\s+(\S+)\s+(\S+)\s+([\d.]+)\s+([\d.]+)")
+wo_row = re.compile(r"^(nf4|w8a16)\s+(\d+)\s+(\d+)x(\d+)\s+([\d.]+)\s+([\d.]+)")
+best = {}
+for line in log:
+    m = gemm_row.match(line)
+    if m and m.group(5) == "scales+bias->f16":
+        key = tuple(int(m.group(i)) for i in (1, 2, 3))
+        tops = float(m.group(7))
+        if key not in best or tops > best[key][1]:
+            best[key] = (m.group(4), tops, "(auto)" in line)
+print("  int8 GEMM + epilogue (best config) vs cuBLASLt int8 TN without one (target >= 1.0x):")
+for key, (config, tops, _) in sorted(best.items()):
+    a = tn.get(key)
+    ratio = f"{tops / a:.2f}x" if a else "-"
+    print(f"    {key[0]}x{key[1]}x{key[2]:<6} {config:<22} {tops:7.1f} TOP/s  anchor {a or 0:7.1f}  {ratio}")
+print("  weight-only vs cuBLAS FP16 (targets at 8192^2: NF4 M=1 >= 4x, M=16 >= 3x; W8A16 M=1 >= 1.8x):")
+for line in log:
+    m = wo_row.match(line)
+    if not m:
+        continue
+    M, N, K = int(m.group(2)), int(m.group(3)), int(m.group(4))
+    us = float(m.group(5))
+    a = fp16.get((M, N, K))
+    ratio = f"{a / us:.2f}x" if a else "-"
+    print(f"    {m.group(1):<6} M={M:<3} {N}x{K:<6} {us:9.2f} us  fp16 {a or 0:8.2f} us  {ratio}")
 PY
 fi
 exit "$exit_code"
