@@ -9,6 +9,7 @@
 #include <string>
 #include <variant>
 
+#include "cuda/activation_device.cuh"
 #include "cuda/cuda_status.h"
 #include "cuda/device.h"
 #include "cuda/device_buffer.h"
@@ -24,32 +25,6 @@ constexpr int kThreadsPerBlock = 256;
 // Grid-stride loops need only enough blocks to fill the GPU: a few resident blocks per SM hide
 // memory latency; more blocks would only add scheduling work.
 constexpr int kBlocksPerMultiprocessor = 8;
-
-constexpr float kInvSqrt2 = 0.70710678118654752440f;     // 1/√2
-constexpr float kSqrt2OverPi = 0.79788456080286535588f;  // √(2/π)
-constexpr float kGeluTanhCubic = 0.044715f;              // Hendrycks & Gimpel, as in PyTorch
-
-// expf/erff/tanhf (not the __expf intrinsics): within 2 ulp per the CUDA Math API, matching
-// PyTorch's CUDA kernels closely; this op is memory-bound, so the accurate forms cost no time.
-template <ActivationKind kKind>
-__device__ __forceinline__ float activate(float x, float param) {
-  if constexpr (kKind == ActivationKind::kRelu) {
-    return x < 0.0f ? 0.0f : x;
-  } else if constexpr (kKind == ActivationKind::kLeakyRelu) {
-    return x > 0.0f ? x : x * param;
-  } else if constexpr (kKind == ActivationKind::kGeluErf) {
-    return 0.5f * x * (1.0f + erff(x * kInvSqrt2));
-  } else if constexpr (kKind == ActivationKind::kGeluTanh) {
-    return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluTanhCubic * x * x * x)));
-  } else if constexpr (kKind == ActivationKind::kSilu) {
-    return x / (1.0f + expf(-x));
-  } else if constexpr (kKind == ActivationKind::kSigmoid) {
-    return 1.0f / (1.0f + expf(-x));
-  } else {
-    static_assert(kKind == ActivationKind::kTanh);
-    return tanhf(x);
-  }
-}
 
 // Vectorized path, used when x and y share their offset within 16 bytes. Elements [0, head) bring
 // both pointers to a 16-byte boundary; [head, head + 4·num_vec4) move as float4 (one 16-byte load

@@ -14,7 +14,9 @@
 #include <string>
 #include <utility>
 
+#include "cuda/activation_device.cuh"
 #include "cuda/cuda_status.h"
+#include "cuda/element_convert.cuh"
 
 namespace qrt::cuda {
 
@@ -25,31 +27,6 @@ constexpr int kWarpSize = 32;
 constexpr int kWarps = kThreads / kWarpSize;
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr float kInt8Max = 127.0f;
-constexpr float kInvSqrt2 = 0.70710678118654752440f;     // 1/√2
-constexpr float kSqrt2OverPi = 0.79788456080286535588f;  // √(2/π)
-constexpr float kGeluTanhCubic = 0.044715f;
-
-// The activation formulas of cuda/activation.cuh (accurate expf/erff/tanhf, as there).
-__device__ __forceinline__ float activate(ActivationKind kind, float x, float param) {
-  switch (kind) {
-    case ActivationKind::kRelu:
-      return x < 0.0f ? 0.0f : x;
-    case ActivationKind::kLeakyRelu:
-      return x > 0.0f ? x : x * param;
-    case ActivationKind::kGeluErf:
-      return 0.5f * x * (1.0f + erff(x * kInvSqrt2));
-    case ActivationKind::kGeluTanh:
-      return 0.5f * x * (1.0f + tanhf(kSqrt2OverPi * (x + kGeluTanhCubic * x * x * x)));
-    case ActivationKind::kSilu:
-      return x / (1.0f + expf(-x));
-    case ActivationKind::kSigmoid:
-      return 1.0f / (1.0f + expf(-x));
-    case ActivationKind::kTanh:
-      return tanhf(x);
-  }
-  return x;
-}
-
 // Block-wide reductions through one shared word per warp; every thread gets the result. The
 // trailing __syncthreads lets the caller reuse `scratch` for the next reduction.
 __device__ __forceinline__ float block_sum(float v, float* scratch) {
@@ -74,19 +51,6 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
   return m;
 }
 
-__device__ __forceinline__ float load(const float* x, int64_t i) {
-  return x[i];
-}
-__device__ __forceinline__ float load(const __half* x, int64_t i) {
-  return __half2float(x[i]);
-}
-__device__ __forceinline__ void store(float* y, int64_t i, float v) {
-  y[i] = v;
-}
-__device__ __forceinline__ void store(__half* y, int64_t i, float v) {
-  y[i] = __float2half_rn(v);
-}
-
 struct KernelArgs {
   int64_t cols;
   float eps;
@@ -108,11 +72,11 @@ __global__ void __launch_bounds__(kThreads)
   const In* xr = x + row * D;
 
   float sum = 0.0f;
-  for (int64_t d = threadIdx.x; d < D; d += kThreads) sum += load(xr, d);
+  for (int64_t d = threadIdx.x; d < D; d += kThreads) sum += to_float(xr[d]);
   const float mean = block_sum(sum, scratch) / static_cast<float>(D);
   float squares = 0.0f;
   for (int64_t d = threadIdx.x; d < D; d += kThreads) {
-    const float dev = load(xr, d) - mean;
+    const float dev = to_float(xr[d]) - mean;
     squares += dev * dev;
   }
   const float var = block_sum(squares, scratch) / static_cast<float>(D);
@@ -120,7 +84,7 @@ __global__ void __launch_bounds__(kThreads)
   const float inv_std = 1.0f / sqrtf(var + a.eps);
 
   auto value = [&](int64_t d) {
-    float v = (load(xr, d) - mean) * inv_std;
+    float v = (to_float(xr[d]) - mean) * inv_std;
     if (a.gamma != nullptr) v *= a.gamma[d];
     if (a.beta != nullptr) v += a.beta[d];
     if (a.fuse_activation) v = activate(a.activation, v, a.activation_param);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cuda/cuda_status.h"
+#include "cuda/element_convert.cuh"
 
 namespace qrt::cuda {
 namespace {
@@ -17,13 +18,6 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 constexpr int kQMax = 127;
-
-__device__ __forceinline__ float to_float(float v) {
-  return v;
-}
-__device__ __forceinline__ float to_float(__half v) {
-  return __half2float(v);
-}
 
 template <typename T>
 __global__ void __launch_bounds__(kThreads)

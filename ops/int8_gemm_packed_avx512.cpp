@@ -7,18 +7,12 @@
 // accumulators: each weight vector feeds MR rows and each broadcast NB column blocks.
 // K is walked in slices of kGroupsPerSlice groups so that the tile's weight slices (NB·16 columns
 // · slice bytes) stay in L1 while every row tile passes over them; partial sums go through `acc`.
-// GCC 12's AVX-512 intrinsics initialise their "undefined" pass-through vectors from themselves
-// (`__m512i __Y = __Y;`), which -Wall reports at every use; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
 
+#include "ops/avx512_target.h"
 #include "ops/int8_gemm_packed_kernels.h"
-
-#define QRT_TARGET_AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 namespace qrt::ops {
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cuda/cuda_status.h"
+#include "cuda/element_convert.cuh"
 #include "cuda/gemm_int8/gemm_int8.cuh"
 #include "cuda/quantize_rows.cuh"
 
@@ -18,13 +19,6 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kCompactThreads = 1024;
 constexpr std::size_t kPieceAlignment = 256;
-
-__device__ __forceinline__ float to_float(float v) {
-  return v;
-}
-__device__ __forceinline__ float to_float(__half v) {
-  return __half2float(v);
-}
 
 // flags[k] = 1 where some |x[m, k]| > threshold (flags zeroed beforehand; concurrent writers all
 // store 1, so the race is benign). NaN compares false and is never an outlier.

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "cuda/cuda_status.h"
+#include "cuda/element_convert.cuh"
 #include "ir/quant_formats.h"
 
 namespace qrt::cuda::weight_only {
@@ -137,13 +138,6 @@ __constant__ float kCodebookDevice[16] = {
     ir::kNF4Codebook[4],  ir::kNF4Codebook[5],  ir::kNF4Codebook[6],  ir::kNF4Codebook[7],
     ir::kNF4Codebook[8],  ir::kNF4Codebook[9],  ir::kNF4Codebook[10], ir::kNF4Codebook[11],
     ir::kNF4Codebook[12], ir::kNF4Codebook[13], ir::kNF4Codebook[14], ir::kNF4Codebook[15]};
-
-__device__ __forceinline__ void store(float* y, int64_t index, float v) {
-  y[index] = v;
-}
-__device__ __forceinline__ void store(__half* y, int64_t index, float v) {
-  y[index] = __float2half_rn(v);
-}
 
 template <class Format, int kMaxM, typename Out>
 __global__ void __launch_bounds__(kThreads)

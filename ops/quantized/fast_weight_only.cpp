@@ -8,6 +8,7 @@
 #include "ir/half.h"
 #include "ops/cpu_parallel.h"
 #include "ops/kernel_support.h"
+#include "ops/quantized/half_bias.h"
 #include "ops/quantized/lane_packed_gemm.h"
 #include "ops/quantized/projection.h"
 #include "ops/quantized/quantized_support.h"
@@ -93,24 +94,12 @@ Result<const void*> weight_codes(const ProjectionSpec& spec, std::size_t element
 Result<std::unique_ptr<Projection>> make_fast_half_projection(const ProjectionSpec& spec,
                                                               bool bf16) {
   if (!weight_only_gemm_available()) return make_half_projection(spec, bf16);
-  std::vector<float> decoded_bias;
-  const bool f32_bias = spec.bias == nullptr || spec.bias->dtype == ir::DType::kF32;
-  if (!f32_bias) {
-    QRT_RETURN_IF_ERROR(require_constant(*spec.node, "bias of " + spec.what, *spec.bias));
-    const auto bits = spec.bias->data->as<uint16_t>();
-    if (static_cast<int64_t>(bits.size()) < spec.N)
-      return node_error(*spec.node, "bias '" + spec.bias->name + "' holds " +
-                                        std::to_string(bits.size()) + " values, expected " +
-                                        std::to_string(spec.N));
-    decoded_bias.resize(static_cast<std::size_t>(spec.N));
-    for (int64_t n = 0; n < spec.N; ++n)
-      decoded_bias[n] = bf16 ? ir::bf16_bits_to_float(bits[n]) : ir::f16_bits_to_float(bits[n]);
-  }
+  QRT_ASSIGN_OR_RETURN(HalfBias bias, decode_half_bias(spec, bf16));
   QRT_ASSIGN_OR_RETURN(const void* codes, weight_codes(spec, 2));
   LanePackedWeights packed = pack_weights_by_lanes(
       codes, bf16 ? WeightCode::kBF16 : WeightCode::kF16, spec.N, spec.K, nullptr);
   return std::unique_ptr<Projection>(std::make_unique<FastHalfProjection>(
-      std::move(packed), bf16, std::move(decoded_bias), f32_bias));
+      std::move(packed), bf16, std::move(bias.decoded), bias.from_f32_input));
 }
 
 Result<std::unique_ptr<Projection>> make_fast_w8a16_projection(const ProjectionSpec& spec) {

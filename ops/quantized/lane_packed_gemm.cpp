@@ -1,17 +1,10 @@
 #include "ops/quantized/lane_packed_gemm.h"
 
-// GCC 12's AVX-512 intrinsics initialise their "undefined" pass-through vectors from themselves,
-// which -Wall reports at every use; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 
+#include "ops/avx512_target.h"
 #include "ops/cpu_parallel.h"
-
-#define QRT_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c")))
 
 namespace qrt::ops::quantized {
 
@@ -30,8 +23,8 @@ std::size_t code_bytes(WeightCode code) {
 }
 
 template <WeightCode C>
-QRT_TARGET_AVX512 inline __m512 load_lanes(const LanePackedWeights& w, int64_t block, int64_t k,
-                                           __m512 scale) {
+QRT_TARGET_AVX512_F16C inline __m512 load_lanes(const LanePackedWeights& w, int64_t block,
+                                                int64_t k, __m512 scale) {
   const std::size_t index = (static_cast<std::size_t>(block) * w.K + k) * kLanes;
   if constexpr (C == WeightCode::kF16) {
     const auto* p = reinterpret_cast<const __m256i*>(w.bytes.data() + index * 2);
@@ -48,7 +41,7 @@ QRT_TARGET_AVX512 inline __m512 load_lanes(const LanePackedWeights& w, int64_t b
 }
 
 // ir::round_to_f16 / round_to_bf16 on 16 lanes (IEEE round to nearest even, NaN kept quiet).
-QRT_TARGET_AVX512 inline __m512 round_lanes(__m512 v, OutputRounding r) {
+QRT_TARGET_AVX512_F16C inline __m512 round_lanes(__m512 v, OutputRounding r) {
   if (r == OutputRounding::kF16)
     return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
   if (r == OutputRounding::kBF16) {
@@ -76,7 +69,7 @@ struct Args {
 };
 
 template <WeightCode C, int64_t MR, int64_t NB>
-QRT_TARGET_AVX512 void tile(const Args& a, int64_t i0, int64_t blk0) {
+QRT_TARGET_AVX512_F16C void tile(const Args& a, int64_t i0, int64_t blk0) {
   const LanePackedWeights& w = *a.w;
   __m512 scale[NB];
   for (int64_t j = 0; j < NB; ++j)
@@ -106,7 +99,7 @@ QRT_TARGET_AVX512 void tile(const Args& a, int64_t i0, int64_t blk0) {
 }
 
 template <WeightCode C, int64_t MR, int64_t NB>
-QRT_TARGET_AVX512 void rows_of(int64_t rows, const Args& a, int64_t i0, int64_t blk0) {
+QRT_TARGET_AVX512_F16C void rows_of(int64_t rows, const Args& a, int64_t i0, int64_t blk0) {
   if constexpr (MR > 0) {
     if (rows == MR) {
       tile<C, MR, NB>(a, i0, blk0);
@@ -117,7 +110,7 @@ QRT_TARGET_AVX512 void rows_of(int64_t rows, const Args& a, int64_t i0, int64_t 
 }
 
 template <WeightCode C, int64_t MR, int64_t NB>
-QRT_TARGET_AVX512 void blocks_of(int64_t blocks, int64_t rows, const Args& a, int64_t blk0) {
+QRT_TARGET_AVX512_F16C void blocks_of(int64_t blocks, int64_t rows, const Args& a, int64_t blk0) {
   if constexpr (NB > 0) {
     if (blocks == NB) {
       int64_t i = 0;
@@ -130,13 +123,13 @@ QRT_TARGET_AVX512 void blocks_of(int64_t blocks, int64_t rows, const Args& a, in
 }
 
 template <WeightCode C, int64_t MR, int64_t NB>
-QRT_TARGET_AVX512 void run_blocks(const Args& a, int64_t rows, int64_t begin, int64_t end) {
+QRT_TARGET_AVX512_F16C void run_blocks(const Args& a, int64_t rows, int64_t begin, int64_t end) {
   for (int64_t blk = begin; blk < end; blk += NB)
     blocks_of<C, MR, NB>(std::min(NB, end - blk), rows, a, blk);
 }
 
 template <WeightCode C>
-QRT_TARGET_AVX512 void run_code(const Args& a, int64_t rows, int64_t begin, int64_t end) {
+QRT_TARGET_AVX512_F16C void run_code(const Args& a, int64_t rows, int64_t begin, int64_t end) {
   if (rows <= kNarrowRows) {
     run_blocks<C, kNarrowRows, kNarrowBlocks>(a, rows, begin, end);
   } else {
@@ -144,8 +137,8 @@ QRT_TARGET_AVX512 void run_code(const Args& a, int64_t rows, int64_t begin, int6
   }
 }
 
-QRT_TARGET_AVX512 void round_to_half_avx512(const float* x, int64_t count, float* out,
-                                            OutputRounding rounding) {
+QRT_TARGET_AVX512_F16C void round_to_half_avx512(const float* x, int64_t count, float* out,
+                                                 OutputRounding rounding) {
   for (int64_t i = 0; i < count; i += kLanes) {
     const __mmask16 m = count - i >= kLanes ? static_cast<__mmask16>(0xffff)
                                             : static_cast<__mmask16>((1u << (count - i)) - 1);

@@ -7,6 +7,7 @@
 
 #include "ir/half.h"
 #include "ops/kernel_support.h"
+#include "ops/quantized/half_bias.h"
 #include "ops/quantized/projection.h"
 #include "ops/quantized/quantized_support.h"
 
@@ -65,22 +66,26 @@ class HalfProjection final : public Projection {
 
 }  // namespace
 
+Result<HalfBias> decode_half_bias(const ProjectionSpec& spec, bool bf16) {
+  HalfBias bias;
+  bias.from_f32_input = spec.bias == nullptr || spec.bias->dtype == ir::DType::kF32;
+  if (bias.from_f32_input) return bias;
+  QRT_RETURN_IF_ERROR(require_constant(*spec.node, "bias of " + spec.what, *spec.bias));
+  const auto bits = spec.bias->data->as<uint16_t>();
+  if (static_cast<int64_t>(bits.size()) < spec.N)
+    return node_error(*spec.node, "bias '" + spec.bias->name + "' holds " +
+                                      std::to_string(bits.size()) + " values, expected " +
+                                      std::to_string(spec.N));
+  bias.decoded.resize(static_cast<std::size_t>(spec.N));
+  for (int64_t n = 0; n < spec.N; ++n)
+    bias.decoded[n] = bf16 ? ir::bf16_bits_to_float(bits[n]) : ir::f16_bits_to_float(bits[n]);
+  return bias;
+}
+
 Result<std::unique_ptr<Projection>> make_half_projection(const ProjectionSpec& spec, bool bf16) {
-  std::vector<float> decoded_bias;
-  const bool f32_bias = spec.bias == nullptr || spec.bias->dtype == ir::DType::kF32;
-  if (!f32_bias) {
-    QRT_RETURN_IF_ERROR(require_constant(*spec.node, "bias of " + spec.what, *spec.bias));
-    const auto bits = spec.bias->data->as<uint16_t>();
-    if (static_cast<int64_t>(bits.size()) < spec.N)
-      return node_error(*spec.node, "bias '" + spec.bias->name + "' holds " +
-                                        std::to_string(bits.size()) + " values, expected " +
-                                        std::to_string(spec.N));
-    decoded_bias.resize(static_cast<std::size_t>(spec.N));
-    for (int64_t n = 0; n < spec.N; ++n)
-      decoded_bias[n] = bf16 ? ir::bf16_bits_to_float(bits[n]) : ir::f16_bits_to_float(bits[n]);
-  }
-  return std::unique_ptr<Projection>(
-      std::make_unique<HalfProjection>(spec.N, spec.K, bf16, std::move(decoded_bias), f32_bias));
+  QRT_ASSIGN_OR_RETURN(HalfBias bias, decode_half_bias(spec, bf16));
+  return std::unique_ptr<Projection>(std::make_unique<HalfProjection>(
+      spec.N, spec.K, bf16, std::move(bias.decoded), bias.from_f32_input));
 }
 
 }  // namespace qrt::ops::quantized

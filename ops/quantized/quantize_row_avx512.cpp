@@ -1,17 +1,10 @@
 #include "ops/quantized/quantize_row_avx512.h"
 
-// GCC 12's AVX-512 intrinsics initialise their "undefined" pass-through vectors from themselves,
-// which -Wall reports at every use; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <cfloat>
 #include <cmath>
 
+#include "ops/avx512_target.h"
 #include "ops/cpu_features.h"
-
-#define QRT_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 namespace qrt::ops::quantized {
 

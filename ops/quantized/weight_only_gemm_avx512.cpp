@@ -1,18 +1,11 @@
 #include "ops/quantized/weight_only_gemm.h"
 
-// GCC 12's AVX-512 intrinsics initialise their "undefined" pass-through vectors from themselves,
-// which -Wall reports at every use; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstddef>
 
+#include "ops/avx512_target.h"
 #include "ops/cpu_features.h"
 #include "ops/cpu_parallel.h"
-
-#define QRT_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c")))
 
 namespace qrt::ops::quantized {
 
@@ -27,15 +20,15 @@ constexpr int64_t kNarrowColumnTile = 8;
 // Multiply-adds below which one thread is faster than starting another.
 constexpr int64_t kMinMacsPerThread = int64_t{1} << 22;
 
-QRT_TARGET_AVX512 inline __mmask16 lane_mask(int64_t count) {
+QRT_TARGET_AVX512_F16C inline __mmask16 lane_mask(int64_t count) {
   return count >= kLanes ? static_cast<__mmask16>(0xffff)
                          : static_cast<__mmask16>((1u << count) - 1);
 }
 
 // 16 weights of row n starting at k (masked lanes load as 0).
 template <WeightCode C>
-QRT_TARGET_AVX512 inline __m512 load_weights(const WeightOnlyGemm& g, int64_t n, int64_t k,
-                                             __mmask16 mask) {
+QRT_TARGET_AVX512_F16C inline __m512 load_weights(const WeightOnlyGemm& g, int64_t n, int64_t k,
+                                                  __mmask16 mask) {
   if constexpr (C == WeightCode::kF16) {
     const auto* w = static_cast<const uint16_t*>(g.w) + n * g.K + k;
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, w));
@@ -54,7 +47,7 @@ QRT_TARGET_AVX512 inline __m512 load_weights(const WeightOnlyGemm& g, int64_t n,
 
 // One value rounded through the output half type, as ir::round_to_f16 / round_to_bf16 do (IEEE
 // round to nearest even; NaN stays a quiet NaN).
-QRT_TARGET_AVX512 inline float round_output(float v, OutputRounding r) {
+QRT_TARGET_AVX512_F16C inline float round_output(float v, OutputRounding r) {
   if (r == OutputRounding::kF16) {
     const __m128i h = _mm_cvtps_ph(_mm_set_ss(v), _MM_FROUND_TO_NEAREST_INT);
     return _mm_cvtss_f32(_mm_cvtph_ps(h));
@@ -73,7 +66,7 @@ QRT_TARGET_AVX512 inline float round_output(float v, OutputRounding r) {
 }
 
 template <WeightCode C, int64_t MR, int64_t NR>
-QRT_TARGET_AVX512 void tile(const WeightOnlyGemm& g, int64_t i0, int64_t n0) {
+QRT_TARGET_AVX512_F16C void tile(const WeightOnlyGemm& g, int64_t i0, int64_t n0) {
   __m512 acc[MR][NR];
   for (int64_t i = 0; i < MR; ++i)
     for (int64_t j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
@@ -96,8 +89,8 @@ QRT_TARGET_AVX512 void tile(const WeightOnlyGemm& g, int64_t i0, int64_t n0) {
 }
 
 template <WeightCode C, int64_t MR, int64_t NR>
-QRT_TARGET_AVX512 void row_remainder(int64_t rows, const WeightOnlyGemm& g, int64_t i0,
-                                     int64_t n0) {
+QRT_TARGET_AVX512_F16C void row_remainder(int64_t rows, const WeightOnlyGemm& g, int64_t i0,
+                                          int64_t n0) {
   if constexpr (MR > 0) {
     if (rows == MR) {
       tile<C, MR, NR>(g, i0, n0);
@@ -108,14 +101,14 @@ QRT_TARGET_AVX512 void row_remainder(int64_t rows, const WeightOnlyGemm& g, int6
 }
 
 template <WeightCode C, int64_t MR, int64_t NR>
-QRT_TARGET_AVX512 void column_block(const WeightOnlyGemm& g, int64_t n0) {
+QRT_TARGET_AVX512_F16C void column_block(const WeightOnlyGemm& g, int64_t n0) {
   int64_t i = 0;
   for (; i + MR <= g.rows; i += MR) tile<C, MR, NR>(g, i, n0);
   row_remainder<C, MR - 1, NR>(g.rows - i, g, i, n0);
 }
 
 template <WeightCode C, int64_t MR, int64_t NR>
-QRT_TARGET_AVX512 void column_remainder(int64_t cols, const WeightOnlyGemm& g, int64_t n0) {
+QRT_TARGET_AVX512_F16C void column_remainder(int64_t cols, const WeightOnlyGemm& g, int64_t n0) {
   if constexpr (NR > 0) {
     if (cols == NR) {
       column_block<C, MR, NR>(g, n0);
@@ -126,14 +119,14 @@ QRT_TARGET_AVX512 void column_remainder(int64_t cols, const WeightOnlyGemm& g, i
 }
 
 template <WeightCode C, int64_t MR, int64_t NR>
-QRT_TARGET_AVX512 void columns(const WeightOnlyGemm& g, int64_t n_begin, int64_t n_end) {
+QRT_TARGET_AVX512_F16C void columns(const WeightOnlyGemm& g, int64_t n_begin, int64_t n_end) {
   int64_t n = n_begin;
   for (; n + NR <= n_end; n += NR) column_block<C, MR, NR>(g, n);
   column_remainder<C, MR, NR - 1>(n_end - n, g, n);
 }
 
 template <WeightCode C>
-QRT_TARGET_AVX512 void run_columns(const WeightOnlyGemm& g, int64_t n_begin, int64_t n_end) {
+QRT_TARGET_AVX512_F16C void run_columns(const WeightOnlyGemm& g, int64_t n_begin, int64_t n_end) {
   if (g.rows <= 2) {
     columns<C, 2, kNarrowColumnTile>(g, n_begin, n_end);
   } else {

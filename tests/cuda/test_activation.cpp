@@ -15,6 +15,7 @@
 #include "cuda/register.h"
 #include "ir/graph.h"
 #include "runtime/kernel_registry.h"
+#include "tests/cuda/cuda_test_support.h"
 #include "tests/support/gpu_guard.h"
 #include "tests/support/random.h"
 
@@ -23,6 +24,8 @@ namespace {
 using qrt::Status;
 using qrt::StatusCode;
 using qrt::cuda::ActivationKind;
+using qrt::testing::activation_reference;
+using qrt::testing::contains;
 
 // CUDA's expf/erff/tanhf are within 2 ulp (CUDA Math API appendix) and each formula adds a few
 // float roundings, so a correct kernel stays within ~1e-6 relative; 1e-5 leaves margin while any
@@ -38,31 +41,9 @@ constexpr ActivationKind kAllKinds[] = {ActivationKind::kRelu,    ActivationKind
                                         ActivationKind::kSilu,    ActivationKind::kSigmoid,
                                         ActivationKind::kTanh};
 
-// The reference, in double, written from the PyTorch definitions independently of the kernel.
-double reference(ActivationKind kind, double x, double slope) {
-  const double pi = 3.14159265358979323846;
-  switch (kind) {
-    case ActivationKind::kRelu:
-      return std::isnan(x) ? x : (x > 0 ? x : 0.0);
-    case ActivationKind::kLeakyRelu:
-      return x > 0 ? x : slope * x;
-    case ActivationKind::kGeluErf:
-      return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
-    case ActivationKind::kGeluTanh:
-      return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / pi) * (x + 0.044715 * x * x * x)));
-    case ActivationKind::kSilu:
-      return x / (1.0 + std::exp(-x));
-    case ActivationKind::kSigmoid:
-      return 1.0 / (1.0 + std::exp(-x));
-    case ActivationKind::kTanh:
-      return std::tanh(x);
-  }
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
 std::vector<double> reference(ActivationKind kind, const std::vector<float>& x, double slope) {
   std::vector<double> y(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) y[i] = reference(kind, x[i], slope);
+  for (std::size_t i = 0; i < x.size(); ++i) y[i] = activation_reference(kind, x[i], slope);
   return y;
 }
 
@@ -79,10 +60,6 @@ int64_t first_mismatch(const float* actual, const std::vector<double>& expected)
     if (!close_enough(actual[i], expected[i])) return static_cast<int64_t>(i);
   }
   return -1;
-}
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
 }
 
 // ---------------------------------------------------------------------------------------------------

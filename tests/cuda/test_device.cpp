@@ -9,16 +9,14 @@
 #include "cuda/cuda_status.h"
 #include "cuda/device.h"
 #include "cuda/device_buffer.h"
+#include "tests/cuda/cuda_test_support.h"
 #include "tests/support/gpu_guard.h"
 
 namespace {
 
 using qrt::Status;
 using qrt::StatusCode;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using qrt::testing::contains;
 
 TEST_CASE("query_device returns a described device or a clean 'no CUDA device' status") {
   const qrt::Result<qrt::cuda::DeviceInfo> info = qrt::cuda::query_device(0);

@@ -25,6 +25,7 @@
 #include "cuda/quantize_rows.cuh"
 #include "ir/quantize.h"
 #include "ops/int8_gemm.h"
+#include "tests/cuda/cuda_test_support.h"
 #include "tests/support/gpu_guard.h"
 #include "tests/support/random.h"
 
@@ -35,6 +36,14 @@ using qrt::StatusCode;
 using qrt::cuda::ActivationKind;
 using qrt::cuda::DeviceBuffer;
 namespace gi = qrt::cuda::gemm_int8;
+using qrt::testing::activation_reference;
+using qrt::testing::canary_damage;
+using qrt::testing::contains;
+using qrt::testing::download_bytes;
+using qrt::testing::kQuickModeMaxWork;
+using qrt::testing::poisoned;
+using qrt::testing::sanitizer_quick_mode;
+using qrt::testing::upload;
 
 // f32 epilogue: the kernel rounds float(acc) (exact below 2^24), two scale products, two sums and
 // the activation (<= 2 ulp, CUDA Math API): a few ulp of the largest term. 1e-5 relative to the
@@ -49,43 +58,6 @@ constexpr double kF16AbsoluteTolerance = 1e-7;
 // Canary elements after each output; they must keep their poison.
 constexpr std::size_t kCanary = 64;
 constexpr unsigned char kPoisonByte = 0x7f;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-template <typename T>
-DeviceBuffer upload(const std::vector<T>& host) {
-  auto buffer = DeviceBuffer::allocate(std::max<std::size_t>(1, host.size()) * sizeof(T));
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  if (!host.empty()) {
-    REQUIRE(cudaMemcpy(buffer->data(), host.data(), host.size() * sizeof(T),
-                       cudaMemcpyHostToDevice) == cudaSuccess);
-  }
-  return std::move(buffer).value();
-}
-
-// A device buffer of `bytes` + canary, filled with kPoisonByte.
-DeviceBuffer poisoned(std::size_t bytes) {
-  auto buffer = DeviceBuffer::allocate(bytes);
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  REQUIRE(cudaMemset(buffer->data(), kPoisonByte, bytes) == cudaSuccess);
-  return std::move(buffer).value();
-}
-
-std::vector<unsigned char> download_bytes(const DeviceBuffer& buffer) {
-  std::vector<unsigned char> host(buffer.bytes());
-  REQUIRE(cudaMemcpy(host.data(), buffer.data(), host.size(), cudaMemcpyDeviceToHost) ==
-          cudaSuccess);
-  return host;
-}
-
-// Bytes after `used` that lost their poison.
-std::size_t canary_damage(const std::vector<unsigned char>& bytes, std::size_t used) {
-  std::size_t damaged = 0;
-  for (std::size_t i = used; i < bytes.size(); ++i) damaged += bytes[i] != kPoisonByte;
-  return damaged;
-}
 
 std::vector<int8_t> random_int8(std::size_t n, uint64_t seed, int lo, int hi) {
   const std::vector<float> u = qrt::testing::random_floats(n, seed, 0.0f, 1.0f);
@@ -106,35 +78,6 @@ std::vector<int32_t> reference_s32(const std::vector<int8_t>& a, const std::vect
                                     static_cast<std::size_t>(n), uk);
   return acc;
 }
-
-double activation_reference(ActivationKind kind, double x, double param) {
-  const double pi = 3.14159265358979323846;
-  switch (kind) {
-    case ActivationKind::kRelu:
-      return x > 0 ? x : 0.0;
-    case ActivationKind::kLeakyRelu:
-      return x > 0 ? x : param * x;
-    case ActivationKind::kGeluErf:
-      return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
-    case ActivationKind::kGeluTanh:
-      return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / pi) * (x + 0.044715 * x * x * x)));
-    case ActivationKind::kSilu:
-      return x / (1.0 + std::exp(-x));
-    case ActivationKind::kSigmoid:
-      return 1.0 / (1.0 + std::exp(-x));
-    case ActivationKind::kTanh:
-      return std::tanh(x);
-  }
-  return std::nan("");
-}
-
-// Under compute-sanitizer (scripts/gpu-bench.sh sets QRT_CUDA_SANITIZE=1) every access is checked
-// and kernels run far slower: only the small shapes run, which still cover every tail path.
-bool sanitizer_quick_mode() {
-  const char* value = std::getenv("QRT_CUDA_SANITIZE");
-  return value != nullptr && value[0] != '\0' && value[0] != '0';
-}
-constexpr int64_t kQuickModeMaxWork = int64_t{1} << 22;  // M·N·K
 
 struct Shape {
   int64_t m, n, k;
@@ -468,7 +411,7 @@ TEST_CASE("s32 output equals gemm_s8s8_s32_reference for every tile config and s
     for (int config = gi::kAutoConfig; config < gi::kNumTileConfigs; ++config) {
       INFO("config ", config < 0 ? "auto" : gi::kTileConfigs[config].name);
       const std::size_t used = expected.size() * sizeof(int32_t);
-      DeviceBuffer y = poisoned(used + kCanary * sizeof(int32_t));
+      DeviceBuffer y = poisoned(used + kCanary * sizeof(int32_t), kPoisonByte);
       const Status status =
           gi::launch_gemm_int8(device_a.as<const int8_t>(), device_b.as<const int8_t>(), shape.m,
                                shape.n, shape.k, raw, y.data(), config, nullptr, 0, nullptr);
@@ -491,7 +434,7 @@ TEST_CASE("s32 output equals gemm_s8s8_s32_reference for every tile config and s
              expected[static_cast<std::size_t>(first)], " (", mismatches, " mismatches)");
         CHECK(mismatches == 0);
       }
-      CHECK(canary_damage(bytes, used) == 0);
+      CHECK(canary_damage(bytes, used, kPoisonByte) == 0);
     }
   }
 }
@@ -603,14 +546,14 @@ TEST_CASE("epilogue: scales, addend, bias and every activation, f32 / f16 / s8 o
            spec.addend != nullptr, ", config ", gi::kTileConfigs[config].name);
       const std::size_t element = static_cast<std::size_t>(gi::gemm_output_bytes(c.output));
       const std::size_t used = expected.size() * element;
-      DeviceBuffer y = poisoned(used + kCanary * element);
+      DeviceBuffer y = poisoned(used + kCanary * element, kPoisonByte);
       const Status status =
           gi::launch_gemm_int8(device_a.as<const int8_t>(), device_b.as<const int8_t>(), shape.m,
                                shape.n, shape.k, spec, y.data(), config, nullptr, 0, nullptr);
       REQUIRE_MESSAGE(status.is_ok(), status.to_string());
       REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
       const auto bytes = download_bytes(y);
-      CHECK(canary_damage(bytes, used) == 0);
+      CHECK(canary_damage(bytes, used, kPoisonByte) == 0);
 
       std::size_t bad = 0;
       int64_t first = -1;
@@ -759,7 +702,7 @@ TEST_CASE("LLM.int8() outlier path matches the CPU decomposition and beats plain
   spec.output = gi::GemmOutput::kF32;
   spec.bias = device_bias.as<const float>();
   const std::size_t used = expected.size() * sizeof(float);
-  DeviceBuffer y = poisoned(used + kCanary * sizeof(float));
+  DeviceBuffer y = poisoned(used + kCanary * sizeof(float), kPoisonByte);
   Status status = gi::launch_gemm_int8_outliers(
       device_x.as<const float>(), device_w.as<const int8_t>(), device_scales.as<const float>(), m,
       n, k, threshold, spec, y.data(), gi::kAutoConfig, workspace->data(), workspace_bytes,
@@ -767,7 +710,7 @@ TEST_CASE("LLM.int8() outlier path matches the CPU decomposition and beats plain
   REQUIRE_MESSAGE(status.is_ok(), status.to_string());
   REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
   auto bytes = download_bytes(y);
-  CHECK(canary_damage(bytes, used) == 0);
+  CHECK(canary_damage(bytes, used, kPoisonByte) == 0);
   std::vector<float> got(expected.size());
   std::memcpy(got.data(), bytes.data(), used);
   std::size_t bad = 0;
@@ -806,7 +749,7 @@ TEST_CASE("LLM.int8() outlier path matches the CPU decomposition and beats plain
   gi::EpilogueSpec plain = spec;
   plain.row_scales = row_scales->as<const float>();
   plain.column_scales = device_scales.as<const float>();
-  DeviceBuffer y_plain = poisoned(used);
+  DeviceBuffer y_plain = poisoned(used, kPoisonByte);
   REQUIRE(gi::launch_gemm_int8(codes->as<const int8_t>(), device_w.as<const int8_t>(), m, n, k,
                                plain, y_plain.data(), gi::kAutoConfig, nullptr, 0, nullptr)
               .is_ok());
@@ -822,7 +765,7 @@ TEST_CASE("LLM.int8() outlier path matches the CPU decomposition and beats plain
 
   // f16 input through the same path: compare with the f32-input result (x rounded to f16 moves
   // each term by <= 2^-11 relative).
-  DeviceBuffer y_half = poisoned(used);
+  DeviceBuffer y_half = poisoned(used, kPoisonByte);
   status =
       gi::launch_gemm_int8_outliers(device_x_half.as<const __half>(), device_w.as<const int8_t>(),
                                     device_scales.as<const float>(), m, n, k, threshold, spec,
@@ -834,7 +777,7 @@ TEST_CASE("LLM.int8() outlier path matches the CPU decomposition and beats plain
   CHECK(rel_error(got_half) < 0.5 * plain_error);
 
   // An infinite threshold means no outliers: the result equals the plain int8 path exactly.
-  DeviceBuffer y_none = poisoned(used);
+  DeviceBuffer y_none = poisoned(used, kPoisonByte);
   REQUIRE(gi::launch_gemm_int8_outliers(
               device_x.as<const float>(), device_w.as<const int8_t>(),
               device_scales.as<const float>(), m, n, k, std::numeric_limits<float>::infinity(),

@@ -8,7 +8,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <numbers>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "cuda/layer_norm.cuh"
 #include "ir/half.h"
 #include "ir/quantize.h"
+#include "tests/cuda/cuda_test_support.h"
 #include "tests/ops/op_harness.h"
 #include "tests/support/gpu_guard.h"
 #include "tests/support/random.h"
@@ -28,6 +28,11 @@ using qrt::StatusCode;
 using qrt::cuda::ActivationKind;
 using qrt::cuda::LayerNormArgs;
 using qrt::ir::DType;
+using qrt::testing::activation_reference;
+using qrt::testing::contains;
+using qrt::testing::download_checked;
+using qrt::testing::poisoned;
+using qrt::testing::upload;
 
 // f32 output: the kernel accumulates the statistics in f32 (the reference in double); for D up to
 // 4099 and unit-scale data that moves mean and 1/std by a few 1e-7 relative, i.e. well under 2e-5
@@ -43,32 +48,6 @@ constexpr double kScaleRelativeTolerance = 1e-5;
 constexpr double kMaxCodeMismatchFraction = 0.01;
 
 constexpr std::size_t kCanaryBytes = 64;
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// The activations in double, from the PyTorch definitions (independent of the kernel's code).
-double activate(ActivationKind kind, double x, double slope) {
-  switch (kind) {
-    case ActivationKind::kRelu:
-      return x < 0 ? 0 : x;
-    case ActivationKind::kLeakyRelu:
-      return x > 0 ? x : slope * x;
-    case ActivationKind::kGeluErf:
-      return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-    case ActivationKind::kGeluTanh:
-      return 0.5 * x *
-             (1 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
-    case ActivationKind::kSilu:
-      return x / (1 + std::exp(-x));
-    case ActivationKind::kSigmoid:
-      return 1 / (1 + std::exp(-x));
-    case ActivationKind::kTanh:
-      return std::tanh(x);
-  }
-  return x;
-}
 
 struct Case {
   int64_t rows, cols;
@@ -88,35 +67,6 @@ std::string describe(const Case& c) {
 
 constexpr float kLeakySlope = 0.1f;
 constexpr float kEps = 1e-5f;
-
-template <typename T>
-qrt::cuda::DeviceBuffer to_device(const std::vector<T>& v) {
-  auto buffer = qrt::cuda::DeviceBuffer::allocate(v.size() * sizeof(T));
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  if (!v.empty())
-    REQUIRE(cudaMemcpy(buffer->data(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice) ==
-            cudaSuccess);
-  return std::move(*buffer);
-}
-
-qrt::cuda::DeviceBuffer poisoned(std::size_t bytes, int byte) {
-  auto buffer = qrt::cuda::DeviceBuffer::allocate(bytes + kCanaryBytes);
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  REQUIRE(cudaMemset(buffer->data(), byte, buffer->bytes()) == cudaSuccess);
-  return std::move(*buffer);
-}
-
-// Downloads `bytes` and checks that the canary bytes after them still hold `byte`.
-std::vector<unsigned char> download(const qrt::cuda::DeviceBuffer& buffer, std::size_t bytes,
-                                    int byte) {
-  std::vector<unsigned char> all(bytes + kCanaryBytes);
-  REQUIRE(cudaMemcpy(all.data(), buffer.data(), all.size(), cudaMemcpyDeviceToHost) == cudaSuccess);
-  for (std::size_t i = bytes; i < all.size(); ++i)
-    REQUIRE_MESSAGE(all[i] == static_cast<unsigned char>(byte),
-                    "canary byte " << i - bytes << " past the output was written");
-  all.resize(bytes);
-  return all;
-}
 
 void run_case(const Case& c, uint64_t seed) {
   INFO("seed " << seed << " " << describe(c));
@@ -154,7 +104,7 @@ void run_case(const Case& c, uint64_t seed) {
   std::vector<float> want_f32(n);
   for (std::size_t i = 0; i < n; ++i) {
     const double v = (*normalized)[0][i];
-    want[i] = c.activation ? activate(*c.activation, v, kLeakySlope) : v;
+    want[i] = c.activation ? activation_reference(*c.activation, v, kLeakySlope) : v;
     want_f32[i] = static_cast<float>(want[i]);
   }
   double norm = 0.0;
@@ -162,12 +112,13 @@ void run_case(const Case& c, uint64_t seed) {
   if (c.cols > 1) REQUIRE(norm > 0.0);
 
   // GPU run on poisoned outputs.
-  qrt::cuda::DeviceBuffer x_dev = c.x_dtype == DType::kF16 ? to_device(x_half) : to_device(x);
-  qrt::cuda::DeviceBuffer gamma_dev = to_device(gamma), beta_dev = to_device(beta);
+  qrt::cuda::DeviceBuffer x_dev = c.x_dtype == DType::kF16 ? upload(x_half) : upload(x);
+  qrt::cuda::DeviceBuffer gamma_dev = upload(gamma), beta_dev = upload(beta);
   const std::size_t y_bytes = n * (c.y_dtype == DType::kF16 ? 2 : 4);
-  qrt::cuda::DeviceBuffer y_dev = poisoned(y_bytes, 0xFF);
-  qrt::cuda::DeviceBuffer q_dev = poisoned(n, 0x7F);
-  qrt::cuda::DeviceBuffer scales_dev = poisoned(static_cast<std::size_t>(c.rows) * 4, 0xFF);
+  qrt::cuda::DeviceBuffer y_dev = poisoned(y_bytes + kCanaryBytes, 0xFF);
+  qrt::cuda::DeviceBuffer q_dev = poisoned(n + kCanaryBytes, 0x7F);
+  qrt::cuda::DeviceBuffer scales_dev =
+      poisoned(static_cast<std::size_t>(c.rows) * 4 + kCanaryBytes, 0xFF);
   LayerNormArgs args;
   args.rows = c.rows;
   args.cols = c.cols;
@@ -188,7 +139,8 @@ void run_case(const Case& c, uint64_t seed) {
   const cudaError_t synced = cudaDeviceSynchronize();
   REQUIRE_MESSAGE(synced == cudaSuccess, cudaGetErrorString(synced));
 
-  const std::vector<unsigned char> y_bytes_host = download(y_dev, y_bytes, 0xFF);
+  const std::vector<unsigned char> y_bytes_host =
+      download_checked<unsigned char>(y_dev, y_bytes, 0xFF);
   if (c.want_y) {
     double worst = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -216,9 +168,9 @@ void run_case(const Case& c, uint64_t seed) {
     for (const unsigned char b : y_bytes_host) REQUIRE(b == 0xFF);
   }
 
-  const std::vector<unsigned char> q_host = download(q_dev, n, 0x7F);
+  const std::vector<unsigned char> q_host = download_checked<unsigned char>(q_dev, n, 0x7F);
   const std::vector<unsigned char> scale_bytes =
-      download(scales_dev, static_cast<std::size_t>(c.rows) * 4, 0xFF);
+      download_checked<unsigned char>(scales_dev, static_cast<std::size_t>(c.rows) * 4, 0xFF);
   if (c.want_q) {
     qrt::ir::QuantizeSpec spec;
     spec.granularity = qrt::ir::Granularity::kPerRow;

@@ -18,6 +18,7 @@
 #include "cuda/lstm/lstm.cuh"
 #include "ir/half.h"
 #include "ir/quantize.h"
+#include "tests/cuda/cuda_test_support.h"
 #include "tests/ops/quantized_harness.h"
 #include "tests/support/gpu_guard.h"
 #include "tests/support/random.h"
@@ -33,8 +34,12 @@ using qrt::cuda::LstmLayerWeights;
 using qrt::cuda::LstmPlan;
 using qrt::cuda::LstmPrecision;
 using qrt::cuda::LstmRunArgs;
+using qrt::testing::contains;
+using qrt::testing::download_checked;
+using qrt::testing::poisoned;
 using qrt::testing::QCase;
 using qrt::testing::QInput;
+using qrt::testing::upload;
 
 // Hopper's opt-in shared memory per block (227 KB), for the device-free can_implement checks.
 constexpr std::size_t kHopperSharedMemory = 232448;
@@ -53,10 +58,6 @@ constexpr double kInt8Tolerance = 1e-3;
 // summation order (and the GPU's absmax factored out of each 8-element chunk) differs: f32
 // rounding, a few 1e-7 per product sum, carried through the recurrence.
 constexpr double kNf4Tolerance = 2e-4;
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 struct Dims {
   int64_t B, T, C, H, L;
@@ -217,35 +218,16 @@ std::vector<LstmLayerWeights> layer_weights(const FloatLstm& f, const StoredWeig
 }
 
 constexpr std::size_t kCanaryFloats = 16;
+constexpr unsigned char kNanByte = 0xFF;  // 0xFFFFFFFF is a NaN: an element never written fails
 
-// A device buffer of n floats plus canaries, all NaN bytes (0xFF).
-qrt::cuda::DeviceBuffer poisoned(std::size_t n) {
-  auto buffer = qrt::cuda::DeviceBuffer::allocate((n + kCanaryFloats) * sizeof(float));
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  REQUIRE(cudaMemset(buffer->data(), 0xFF, buffer->bytes()) == cudaSuccess);
-  return std::move(*buffer);
-}
-
-qrt::cuda::DeviceBuffer upload(const std::vector<float>& v) {
-  auto buffer = qrt::cuda::DeviceBuffer::allocate(v.size() * sizeof(float));
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  REQUIRE(cudaMemcpy(buffer->data(), v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice) ==
-          cudaSuccess);
-  return std::move(*buffer);
+// A device buffer of n floats plus canaries, all NaN bytes.
+qrt::cuda::DeviceBuffer poisoned_floats(std::size_t n) {
+  return poisoned((n + kCanaryFloats) * sizeof(float), kNanByte);
 }
 
 // Downloads n floats and checks that the canary words after them are still poison.
-std::vector<float> download(const qrt::cuda::DeviceBuffer& buffer, std::size_t n) {
-  std::vector<float> all(n + kCanaryFloats);
-  REQUIRE(cudaMemcpy(all.data(), buffer.data(), all.size() * sizeof(float),
-                     cudaMemcpyDeviceToHost) == cudaSuccess);
-  for (std::size_t i = n; i < all.size(); ++i) {
-    uint32_t bits = 0;
-    std::memcpy(&bits, &all[i], 4);
-    CHECK_MESSAGE(bits == 0xFFFFFFFFu, "canary word " << i - n << " past the output was written");
-  }
-  all.resize(n);
-  return all;
+std::vector<float> download_floats(const qrt::cuda::DeviceBuffer& buffer, std::size_t n) {
+  return download_checked<float>(buffer, n, kNanByte);
 }
 
 double max_error(const std::vector<std::vector<float>>& a,
@@ -282,9 +264,10 @@ std::vector<std::vector<float>> gpu_run(const FloatLstm& f, const StoredWeights&
     h0 = upload(f.h0);
     c0 = upload(f.c0);
   }
-  qrt::cuda::DeviceBuffer y = poisoned(y_n), h_n = poisoned(state_n), c_n = poisoned(state_n);
+  qrt::cuda::DeviceBuffer y = poisoned_floats(y_n), h_n = poisoned_floats(state_n),
+                          c_n = poisoned_floats(state_n);
   const std::size_t ws_bytes = plan->workspace_bytes(d.B, d.T);
-  qrt::cuda::DeviceBuffer ws = poisoned(ws_bytes / sizeof(float));
+  qrt::cuda::DeviceBuffer ws = poisoned_floats(ws_bytes / sizeof(float));
 
   LstmRunArgs args;
   args.batch = d.B;
@@ -301,7 +284,7 @@ std::vector<std::vector<float>> gpu_run(const FloatLstm& f, const StoredWeights&
   REQUIRE_MESSAGE(launched.is_ok(), launched.to_string());
   const cudaError_t synced = cudaDeviceSynchronize();
   REQUIRE_MESSAGE(synced == cudaSuccess, cudaGetErrorString(synced));
-  return {download(y, y_n), download(h_n, state_n), download(c_n, state_n)};
+  return {download_floats(y, y_n), download_floats(h_n, state_n), download_floats(c_n, state_n)};
 }
 
 struct PrecisionCase {
@@ -546,8 +529,8 @@ TEST_CASE("launch_lstm rejects bad arguments, naming them") {
   auto plan = LstmPlan::prepare({LstmPrecision::kFp16, d.C, d.H, d.L, {}}, layers);
   REQUIRE_MESSAGE(plan.is_ok(), plan.status().to_string());
   qrt::cuda::DeviceBuffer x = upload(f.x);
-  qrt::cuda::DeviceBuffer y = poisoned(static_cast<std::size_t>(d.B * d.T * d.H));
-  qrt::cuda::DeviceBuffer ws = poisoned(plan->workspace_bytes(d.B, d.T) / 4);
+  qrt::cuda::DeviceBuffer y = poisoned_floats(static_cast<std::size_t>(d.B * d.T * d.H));
+  qrt::cuda::DeviceBuffer ws = poisoned_floats(plan->workspace_bytes(d.B, d.T) / 4);
   LstmRunArgs good;
   good.batch = d.B;
   good.steps = d.T;

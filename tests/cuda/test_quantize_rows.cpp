@@ -19,6 +19,7 @@
 #include "cuda/device_buffer.h"
 #include "cuda/quantize_rows.cuh"
 #include "ir/quantize.h"
+#include "tests/cuda/cuda_test_support.h"
 #include "tests/support/gpu_guard.h"
 #include "tests/support/random.h"
 
@@ -26,38 +27,11 @@ namespace {
 
 using qrt::Status;
 using qrt::StatusCode;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-// Under compute-sanitizer (scripts/gpu-bench.sh sets QRT_CUDA_SANITIZE=1) every access is checked
-// and kernels run far slower: only the small shapes run, which still cover every tail path.
-bool sanitizer_quick_mode() {
-  const char* value = std::getenv("QRT_CUDA_SANITIZE");
-  return value != nullptr && value[0] != '\0' && value[0] != '0';
-}
-constexpr int64_t kQuickModeMaxWork = int64_t{1} << 22;  // M·N·K
-
-template <typename T>
-qrt::cuda::DeviceBuffer upload(const std::vector<T>& host) {
-  auto buffer =
-      qrt::cuda::DeviceBuffer::allocate(std::max<std::size_t>(1, host.size()) * sizeof(T));
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  if (!host.empty()) {
-    REQUIRE(cudaMemcpy(buffer->data(), host.data(), host.size() * sizeof(T),
-                       cudaMemcpyHostToDevice) == cudaSuccess);
-  }
-  return std::move(buffer).value();
-}
-
-template <typename T>
-std::vector<T> download(const qrt::cuda::DeviceBuffer& buffer, std::size_t count) {
-  std::vector<T> host(count);
-  REQUIRE(cudaMemcpy(host.data(), buffer.data(), count * sizeof(T), cudaMemcpyDeviceToHost) ==
-          cudaSuccess);
-  return host;
-}
+using qrt::testing::contains;
+using qrt::testing::download;
+using qrt::testing::kQuickModeMaxWork;
+using qrt::testing::sanitizer_quick_mode;
+using qrt::testing::upload;
 
 // The CPU definition: ir::quantize_symmetric per row, on x with masked columns set to 0.
 struct Expected {

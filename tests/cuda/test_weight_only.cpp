@@ -18,6 +18,7 @@
 #include "cuda/device_buffer.h"
 #include "cuda/weight_only/weight_only.cuh"
 #include "ir/quantize.h"
+#include "tests/cuda/cuda_test_support.h"
 #include "tests/support/gpu_guard.h"
 #include "tests/support/random.h"
 
@@ -27,6 +28,13 @@ using qrt::Status;
 using qrt::StatusCode;
 using qrt::cuda::DeviceBuffer;
 namespace wo = qrt::cuda::weight_only;
+using qrt::testing::canary_damage;
+using qrt::testing::contains;
+using qrt::testing::download_bytes;
+using qrt::testing::kQuickModeMaxWork;
+using qrt::testing::poisoned;
+using qrt::testing::sanitizer_quick_mode;
+using qrt::testing::upload;
 
 // The kernels accumulate in f32 (products of f16 activations and dequantized weights, partial sums
 // of 16 or 32 terms, then a sum over K/16 or K/32 partials). Summation error of n float additions
@@ -42,43 +50,6 @@ constexpr double kF16OutputRelative = 1.0 / 2048;
 constexpr double kF16OutputAbsolute = 6e-8;
 constexpr std::size_t kCanary = 32;
 constexpr unsigned char kPoisonByte = 0x7f;
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-template <typename T>
-DeviceBuffer upload(const std::vector<T>& host) {
-  auto buffer = DeviceBuffer::allocate(std::max<std::size_t>(1, host.size()) * sizeof(T));
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  if (!host.empty()) {
-    REQUIRE(cudaMemcpy(buffer->data(), host.data(), host.size() * sizeof(T),
-                       cudaMemcpyHostToDevice) == cudaSuccess);
-  }
-  return std::move(buffer).value();
-}
-
-DeviceBuffer poisoned(std::size_t bytes) {
-  auto buffer = DeviceBuffer::allocate(bytes);
-  REQUIRE_MESSAGE(buffer.is_ok(), buffer.status().to_string());
-  REQUIRE(cudaMemset(buffer->data(), kPoisonByte, bytes) == cudaSuccess);
-  return std::move(buffer).value();
-}
-
-std::vector<unsigned char> download_bytes(const DeviceBuffer& buffer) {
-  std::vector<unsigned char> host(buffer.bytes());
-  REQUIRE(cudaMemcpy(host.data(), buffer.data(), host.size(), cudaMemcpyDeviceToHost) ==
-          cudaSuccess);
-  return host;
-}
-
-// Under compute-sanitizer (scripts/gpu-bench.sh sets QRT_CUDA_SANITIZE=1) every access is checked
-// and kernels run far slower: only the small shapes run, which still cover every tail path.
-bool sanitizer_quick_mode() {
-  const char* value = std::getenv("QRT_CUDA_SANITIZE");
-  return value != nullptr && value[0] != '\0' && value[0] != '0';
-}
-constexpr int64_t kQuickModeMaxWork = int64_t{1} << 22;  // M·N·K
 
 struct Problem {
   int64_t m, n, k;
@@ -129,9 +100,7 @@ void check_output(const DeviceBuffer& y, wo::WeightOnlyOutput output,
   const std::size_t element = output == wo::WeightOnlyOutput::kF32 ? 4 : 2;
   const auto bytes = download_bytes(y);
   const std::size_t used = expected.size() * element;
-  std::size_t damaged = 0;
-  for (std::size_t i = used; i < bytes.size(); ++i) damaged += bytes[i] != kPoisonByte;
-  CHECK(damaged == 0);
+  CHECK(canary_damage(bytes, used, kPoisonByte) == 0);
   std::size_t bad = 0;
   int64_t first = -1;
   double first_got = 0.0;
@@ -232,7 +201,7 @@ TEST_CASE("W8A16 matches x·(s·q)ᵀ + b for M in 1..16, f32 and f16 outputs") 
     for (const auto output : {wo::WeightOnlyOutput::kF32, wo::WeightOnlyOutput::kF16}) {
       INFO("output ", output == wo::WeightOnlyOutput::kF32 ? "f32" : "f16");
       const std::size_t element = output == wo::WeightOnlyOutput::kF32 ? 4 : 2;
-      DeviceBuffer y = poisoned((expected.size() + kCanary) * element);
+      DeviceBuffer y = poisoned((expected.size() + kCanary) * element, kPoisonByte);
       const Status status = wo::launch_w8a16_gemm(
           device_x.as<const __half>(), p.m, p.n, p.k,
           wo::Int8Weights{device_codes.as<const int8_t>(), device_scales.as<const float>()},
@@ -290,7 +259,7 @@ TEST_CASE(
       for (const auto output : {wo::WeightOnlyOutput::kF32, wo::WeightOnlyOutput::kF16}) {
         INFO("output ", output == wo::WeightOnlyOutput::kF32 ? "f32" : "f16");
         const std::size_t element = output == wo::WeightOnlyOutput::kF32 ? 4 : 2;
-        DeviceBuffer y = poisoned((expected.size() + kCanary) * element);
+        DeviceBuffer y = poisoned((expected.size() + kCanary) * element, kPoisonByte);
         const Status status = wo::launch_nf4_gemm(device_x.as<const __half>(), p.m, p.n, p.k,
                                                   weights, nullptr, output, y.data(), nullptr);
         REQUIRE_MESSAGE(status.is_ok(), status.to_string());

@@ -2,7 +2,7 @@
 // (bench_cuda_gemm.h).
 //
 // Method (performance.md, the device-work method): CUDA events around each launch on one stream,
-// kWarmupRuns warm-up runs, then the median of kTimedRuns timed runs. Weights are rotated over
+// kRuns.warmup warm-up runs, then the median of kRuns.timed timed runs (bench_cuda_timing.h). Weights are rotated over
 // enough sets to exceed 2× the 50 MB L2, so every timed run reads its weights from HBM as a real
 // layer would. Inputs are random (never zeros). Before timing, each int8 GEMM case checks a sample
 // of its int32 results against a CPU dot product, so a fast but wrong kernel shows as FAILED.
@@ -28,6 +28,7 @@
 #include "cuda/quantize_rows.cuh"
 #include "cuda/weight_only/weight_only.cuh"
 #include "ir/quant_formats.h"
+#include "tools/bench/bench_cuda_timing.h"
 
 namespace qrt::bench {
 
@@ -36,42 +37,10 @@ namespace {
 namespace gi = cuda::gemm_int8;
 namespace wo = cuda::weight_only;
 
-constexpr int kWarmupRuns = 10;
-constexpr int kTimedRuns = 30;
+constexpr TimingRuns kRuns{/*warmup=*/10, /*timed=*/30};
 // Weight bytes per rotation: more than twice the H100's 50 MB L2.
 constexpr std::size_t kRotationBytes = std::size_t{120} << 20;
 constexpr int kSpotChecks = 64;
-
-// Median milliseconds of `launch(i)` (i = run index, for rotating weight sets).
-template <typename Launch>
-Result<double> median_ms(cudaStream_t stream, Launch launch) {
-  for (int i = 0; i < kWarmupRuns; ++i) QRT_RETURN_IF_ERROR(launch(i));
-  QRT_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
-  cudaEvent_t start = nullptr;
-  cudaEvent_t stop = nullptr;
-  QRT_CUDA_RETURN_IF_ERROR(cudaEventCreate(&start));
-  QRT_CUDA_RETURN_IF_ERROR(cudaEventCreate(&stop));
-  std::vector<double> times;
-  Status status = Status::ok();
-  for (int i = 0; i < kTimedRuns && status.is_ok(); ++i) {
-    cudaEventRecord(start, stream);
-    status = launch(i);
-    cudaEventRecord(stop, stream);
-    const cudaError_t synced = cudaEventSynchronize(stop);
-    if (synced != cudaSuccess) {
-      status = cuda::cuda_status(synced, "cudaEventSynchronize", __FILE__, __LINE__);
-      break;
-    }
-    float ms = 0.0f;
-    cudaEventElapsedTime(&ms, start, stop);
-    times.push_back(ms);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  QRT_RETURN_IF_ERROR(status);
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
-}
 
 // Fast reproducible bytes (xorshift64*): hundreds of MB of test data in well under a second.
 std::vector<int8_t> random_bytes(std::size_t n, uint64_t seed) {
@@ -84,15 +53,6 @@ std::vector<int8_t> random_bytes(std::size_t n, uint64_t seed) {
     v[i] = static_cast<int8_t>((state * 0x2545F4914F6CDD1Dull) >> 56);
   }
   return v;
-}
-
-template <typename T>
-Result<cuda::DeviceBuffer> to_device(const std::vector<T>& host) {
-  QRT_ASSIGN_OR_RETURN(cuda::DeviceBuffer buffer,
-                       cuda::DeviceBuffer::allocate(host.size() * sizeof(T)));
-  QRT_CUDA_RETURN_IF_ERROR(
-      cudaMemcpy(buffer.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
-  return buffer;
 }
 
 int rotation_sets(std::size_t bytes_per_set) {
@@ -199,7 +159,7 @@ Status bench_gemm(const GemmCase& c, int multiprocessors, cudaStream_t stream, s
       out << line;
       return checked;
     }
-    QRT_ASSIGN_OR_RETURN(const double ms, median_ms(stream, [&](int i) {
+    QRT_ASSIGN_OR_RETURN(const double ms, median_ms(stream, kRuns, [&](int i) {
                            return gi::launch_gemm_int8(
                                device_a.as<const int8_t>(),
                                device_b[static_cast<std::size_t>(i % sets)].as<const int8_t>(), c.m,
@@ -223,7 +183,7 @@ Status bench_gemm(const GemmCase& c, int multiprocessors, cudaStream_t stream, s
   gi::EpilogueSpec dynamic = linear;
   dynamic.row_scales = x_scales.as<const float>();
   QRT_ASSIGN_OR_RETURN(
-      const double ms, median_ms(stream, [&](int i) -> Status {
+      const double ms, median_ms(stream, kRuns, [&](int i) -> Status {
         QRT_RETURN_IF_ERROR(cuda::launch_quantize_rows(device_x.as<const __half>(), c.m, c.k,
                                                        x_codes.as<int8_t>(), x_scales.as<float>(),
                                                        nullptr, stream));
@@ -297,7 +257,7 @@ Status bench_weight_only(const WeightOnlyCase& c, cudaStream_t stream, std::ostr
         wo::Int8Weights{codes[s].as<const int8_t>(), scales[s].as<const float>()}, nullptr,
         wo::WeightOnlyOutput::kF16, y.data(), stream);
   };
-  QRT_ASSIGN_OR_RETURN(const double ms, median_ms(stream, launch));
+  QRT_ASSIGN_OR_RETURN(const double ms, median_ms(stream, kRuns, launch));
 
   // Spot check on weight set 0 against a CPU dot product (a fast but wrong kernel must not
   // produce a number). Tolerance: f16 output (2^-11 relative) plus f32 accumulation (1e-4 of the
@@ -362,7 +322,7 @@ Status bench_quantize_rows(int64_t rows, int64_t cols, cudaStream_t stream, std:
                        cuda::DeviceBuffer::allocate(static_cast<std::size_t>(rows * cols)));
   QRT_ASSIGN_OR_RETURN(cuda::DeviceBuffer scales,
                        cuda::DeviceBuffer::allocate(static_cast<std::size_t>(rows) * 4));
-  QRT_ASSIGN_OR_RETURN(const double ms, median_ms(stream, [&](int) {
+  QRT_ASSIGN_OR_RETURN(const double ms, median_ms(stream, kRuns, [&](int) {
                          return cuda::launch_quantize_rows(device_x.as<const __half>(), rows, cols,
                                                            q.as<int8_t>(), scales.as<float>(),
                                                            nullptr, stream);
@@ -393,7 +353,7 @@ int run_gemm_benchmarks(std::ostream& out) {
   int failures = 0;
 
   out << "\n== int8 GEMM y = epilogue(A·Bᵀ), A [M,K] int8, B [N,K] int8 (TN); median of "
-      << kTimedRuns << " runs, weights rotated\n";
+      << kRuns.timed << " runs, weights rotated\n";
   out << "MxNxK                config                 epilogue                 ms      TOP/s\n";
   const GemmCase gemm_cases[] = {
       {1024, 4096, 4096}, {2048, 4096, 4096}, {4096, 4096, 4096}, {8192, 4096, 4096},

@@ -32,43 +32,13 @@
 #include "cuda/layer_norm.cuh"
 #include "cuda/lstm/lstm.cuh"
 #include "ir/half.h"
+#include "tools/bench/bench_cuda_timing.h"
 
 namespace qrt::bench {
 
 namespace {
 
-constexpr int kWarmupRuns = 10;
-constexpr int kTimedRuns = 50;
-
-// Median milliseconds of `launch` (which enqueues on `stream` and returns a Status).
-template <typename Launch>
-Result<double> median_ms(cudaStream_t stream, Launch launch) {
-  for (int i = 0; i < kWarmupRuns; ++i) QRT_RETURN_IF_ERROR(launch());
-  if (cudaStreamSynchronize(stream) != cudaSuccess)
-    return device_error("warm-up failed: " + std::string(cudaGetErrorString(cudaGetLastError())));
-  cudaEvent_t start = nullptr, stop = nullptr;
-  if (cudaEventCreate(&start) != cudaSuccess || cudaEventCreate(&stop) != cudaSuccess)
-    return device_error("cudaEventCreate failed");
-  std::vector<double> times;
-  Status status = Status::ok();
-  for (int i = 0; i < kTimedRuns && status.is_ok(); ++i) {
-    cudaEventRecord(start, stream);
-    status = launch();
-    cudaEventRecord(stop, stream);
-    if (cudaEventSynchronize(stop) != cudaSuccess) {
-      status = device_error("run failed: " + std::string(cudaGetErrorString(cudaGetLastError())));
-      break;
-    }
-    float ms = 0.0f;
-    cudaEventElapsedTime(&ms, start, stop);
-    times.push_back(ms);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  QRT_RETURN_IF_ERROR(status);
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
-}
+constexpr TimingRuns kRuns{/*warmup=*/10, /*timed=*/50};
 
 struct LstmCase {
   int64_t B, T, C, H, L;
@@ -181,7 +151,7 @@ Status bench_lstm(const LstmCase& c, cudaStream_t stream, std::ostream& out) {
   args.workspace = ws.data();
   args.workspace_bytes = ws_bytes;
   QRT_ASSIGN_OR_RETURN(const double ms,
-                       median_ms(stream, [&] { return cuda::launch_lstm(plan, args, stream); }));
+                       median_ms(stream, kRuns, [&](int) { return cuda::launch_lstm(plan, args, stream); }));
   char line[256];
   const std::string cluster =
       std::to_string(plan.shape().cluster_size) + (c.cluster_size == 0 ? " (auto)" : "");
@@ -237,7 +207,7 @@ Status bench_layer_norm(const LayerNormCase& c, cudaStream_t stream, std::ostrea
   args.q = c.quantize ? q.as<int8_t>() : nullptr;
   args.q_scales = c.quantize ? scales.as<float>() : nullptr;
   QRT_ASSIGN_OR_RETURN(const double ms,
-                       median_ms(stream, [&] { return cuda::launch_layer_norm(args, stream); }));
+                       median_ms(stream, kRuns, [&](int) { return cuda::launch_layer_norm(args, stream); }));
   const double in_bytes = static_cast<double>(n) * (c.in == ir::DType::kF16 ? 2 : 4);
   const double out_bytes = c.quantize ? static_cast<double>(n)
                                       : static_cast<double>(n) * (c.out == ir::DType::kF16 ? 2 : 4);
@@ -261,7 +231,7 @@ int run_lstm_layer_norm_benchmarks(std::ostream& out) {
     return 2;
   }
   out << "device: " << device->summary() << "\n";
-  out << "timing: CUDA events, " << kWarmupRuns << " warm-up runs, median of " << kTimedRuns
+  out << "timing: CUDA events, " << kRuns.warmup << " warm-up runs, median of " << kRuns.timed
       << "\n";
   cudaStream_t stream = nullptr;
   if (cudaStreamCreate(&stream) != cudaSuccess) {

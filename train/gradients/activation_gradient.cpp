@@ -1,12 +1,13 @@
 // Backward of the elementwise activations: dx += dy · f'(x), with f' as PyTorch's autograd defines
 // it (tools/autograd/derivatives.yaml and the *_backward kernels in ATen):
-//   Relu        f' = 1 if x > 0 else 0          (0 at x = 0, as threshold_backward)
-//   LeakyRelu   f' = 1 if x > 0 else slope      (slope at x = 0)
-//   Gelu erf    f' = Φ(x) + x·φ(x),  φ(x) = e^{-x²/2}/√(2π)
-//   Gelu tanh   u = √(2/π)(x + 0.044715x³):  f' = ½(1 + tanh u) + ½x(1 - tanh²u)·√(2/π)(1 +
-//   3·0.044715x²) Silu        f' = σ(x)(1 + x(1 - σ(x))) Sigmoid     f' = y(1 - y) (from the
-//   output, as sigmoid_backward) Tanh        f' = 1 - y²                     (from the output, as
-//   tanh_backward)
+//   Relu       f' = 1 if x > 0 else 0       (0 at x = 0, as threshold_backward)
+//   LeakyRelu  f' = 1 if x > 0 else slope   (slope at x = 0)
+//   Gelu erf   f' = Φ(x) + x·φ(x),  φ(x) = e^{-x²/2}/√(2π)
+//   Gelu tanh  u = √(2/π)(x + 0.044715x³):
+//              f' = ½(1 + tanh u) + ½x(1 - tanh²u)·√(2/π)(1 + 3·0.044715x²)
+//   Silu       f' = σ(x)(1 + x(1 - σ(x)))
+//   Sigmoid    f' = y(1 - y)                (from the output, as sigmoid_backward)
+//   Tanh       f' = 1 - y²                  (from the output, as tanh_backward)
 // Sigmoid and Tanh recompute y from x when the output is not given.
 #include <cmath>
 
