@@ -32,9 +32,20 @@ namespace {
 
 using layout::swizzled_offset;
 
-// Everything the epilogue needs, passed by value: the caller's spec and how to store.
-struct EpilogueParams : EpilogueSpec {
-  bool pair_stores = false;  // N even and y aligned to two elements: store column pairs at once
+// Everything the epilogue needs, passed by value. Its own flat struct (not EpilogueSpec plus a
+// field): pair_stores then fills EpilogueSpec's tail padding, keeping the kernel argument at 56
+// bytes.
+struct EpilogueParams {
+  GemmOutput output;
+  const float* row_scales;
+  const float* column_scales;
+  const float* bias;
+  const float* addend;
+  bool has_activation;
+  ActivationKind activation;
+  float activation_param;
+  float output_scale;
+  bool pair_stores;  // N even and y aligned to two elements: store column pairs at once
 };
 
 template <int BM, int BN, int BK, int WARPS_M, int WARPS_N, int STAGES>
@@ -356,7 +367,16 @@ Status launch_gemm_int8(const int8_t* a, const int8_t* b, int64_t m, int64_t n, 
   const int tiles_n = static_cast<int>((n + tile.block_n - 1) / tile.block_n);
   const int64_t blocks = static_cast<int64_t>(tiles_m) * tiles_n;  // <= INT32_MAX: can_implement
 
-  EpilogueParams params{epilogue};
+  EpilogueParams params{};
+  params.output = epilogue.output;
+  params.row_scales = epilogue.row_scales;
+  params.column_scales = epilogue.column_scales;
+  params.bias = epilogue.bias;
+  params.addend = epilogue.addend;
+  params.has_activation = epilogue.has_activation;
+  params.activation = epilogue.activation;
+  params.activation_param = epilogue.activation_param;
+  params.output_scale = epilogue.output_scale;
   params.pair_stores = n % 2 == 0 && aligned(y, 2 * static_cast<std::size_t>(element_bytes));
 
   // More than 48 KB of dynamic shared memory needs an explicit opt-in per kernel.

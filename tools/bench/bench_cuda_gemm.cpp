@@ -2,10 +2,11 @@
 // (bench_cuda_gemm.h).
 //
 // Method (performance.md, the device-work method): CUDA events around each launch on one stream,
-// kRuns.warmup warm-up runs, then the median of kRuns.timed timed runs (bench_cuda_timing.h). Weights are rotated over
-// enough sets to exceed 2× the 50 MB L2, so every timed run reads its weights from HBM as a real
-// layer would. Inputs are random (never zeros). Before timing, each int8 GEMM case checks a sample
-// of its int32 results against a CPU dot product, so a fast but wrong kernel shows as FAILED.
+// kRuns.warmup warm-up runs, then the median of kRuns.timed timed runs (bench_cuda_timing.h).
+// Weights are rotated over enough sets to exceed 2× the 50 MB L2, so every timed run reads its
+// weights from HBM as a real layer would. Inputs are random (never zeros). Before timing, each int8
+// GEMM case checks a sample of its int32 results against a CPU dot product, so a fast but wrong
+// kernel shows as FAILED.
 //
 // The anchors (cuBLASLt int8 TN via torch._int_mm, cuBLAS FP16 GEMV) are measured by
 // ../shared/anchors/gpu_anchor*.py in the same job (scripts/gpu-bench.sh prints the ratios).

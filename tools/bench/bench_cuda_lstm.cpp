@@ -118,11 +118,7 @@ Result<cuda::DeviceBuffer> random_device_floats(std::size_t n, uint32_t seed) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> host(n);
   for (float& v : host) v = normal(rng);
-  QRT_ASSIGN_OR_RETURN(cuda::DeviceBuffer buffer, cuda::DeviceBuffer::allocate(n * sizeof(float)));
-  if (cudaMemcpy(buffer.data(), host.data(), n * sizeof(float), cudaMemcpyHostToDevice) !=
-      cudaSuccess)
-    return device_error("cudaMemcpy failed");
-  return buffer;
+  return to_device(host);
 }
 
 // One LSTM row: "shape precision cluster | qrt ms | anchor | ratio".
@@ -150,8 +146,9 @@ Status bench_lstm(const LstmCase& c, cudaStream_t stream, std::ostream& out) {
   args.c_n = state.as<float>() + c.L * c.B * c.H;
   args.workspace = ws.data();
   args.workspace_bytes = ws_bytes;
-  QRT_ASSIGN_OR_RETURN(const double ms,
-                       median_ms(stream, kRuns, [&](int) { return cuda::launch_lstm(plan, args, stream); }));
+  QRT_ASSIGN_OR_RETURN(const double ms, median_ms(stream, kRuns, [&](int) {
+                         return cuda::launch_lstm(plan, args, stream);
+                       }));
   char line[256];
   const std::string cluster =
       std::to_string(plan.shape().cluster_size) + (c.cluster_size == 0 ? " (auto)" : "");
@@ -206,8 +203,9 @@ Status bench_layer_norm(const LayerNormCase& c, cudaStream_t stream, std::ostrea
   args.y = c.quantize ? nullptr : y.data();
   args.q = c.quantize ? q.as<int8_t>() : nullptr;
   args.q_scales = c.quantize ? scales.as<float>() : nullptr;
-  QRT_ASSIGN_OR_RETURN(const double ms,
-                       median_ms(stream, kRuns, [&](int) { return cuda::launch_layer_norm(args, stream); }));
+  QRT_ASSIGN_OR_RETURN(const double ms, median_ms(stream, kRuns, [&](int) {
+                         return cuda::launch_layer_norm(args, stream);
+                       }));
   const double in_bytes = static_cast<double>(n) * (c.in == ir::DType::kF16 ? 2 : 4);
   const double out_bytes = c.quantize ? static_cast<double>(n)
                                       : static_cast<double>(n) * (c.out == ir::DType::kF16 ? 2 : 4);
