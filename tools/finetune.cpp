@@ -205,25 +205,6 @@ Status check_model_shapes(const ir::Graph& graph, int64_t lookback, int64_t hori
   return Status::ok();
 }
 
-// Weighted nodes with a 2-D weight whose row length the NF4 block does not divide (the LSTM's
-// input weights have K = 7 channels): quantize_nf4 and the NF4 FakeQuant reject them, so the
-// policy keeps them by exact name, as the forecasting sample's nf4 variant does.
-std::vector<std::string> nodes_with_rows_not_divisible(const ir::Graph& graph, int64_t block) {
-  std::vector<std::string> names;
-  for (const ir::Node& node : graph.nodes) {
-    if (!ir::passes::is_weighted(node)) continue;
-    for (ir::ValueId id : node.inputs) {
-      if (id == ir::kNoValue) continue;
-      const ir::Value& v = graph.values[static_cast<std::size_t>(id)];
-      if (v.is_constant() && v.shape.size() == 2 && v.shape[1] % block != 0) {
-        names.push_back(node.name);
-        break;
-      }
-    }
-  }
-  return names;
-}
-
 // The QAT graph: FakeQuant inserted with initial ranges from `windows` training windows.
 Result<ir::Graph> make_qat_graph(const ir::Graph& graph, const FinetuneArgs& args,
                                  const train::WindowedSeries& train_set,
@@ -231,7 +212,7 @@ Result<ir::Graph> make_qat_graph(const ir::Graph& graph, const FinetuneArgs& arg
   ir::passes::QatOptions qat;
   qat.mode = args.qat == "nf4" ? ir::passes::QatMode::kNF4 : ir::passes::QatMode::kInt8;
   if (qat.mode == ir::passes::QatMode::kNF4)
-    qat.policy.keep_patterns = nodes_with_rows_not_divisible(graph, qat.nf4_block_size);
+    qat.policy.keep_patterns = ir::passes::nodes_with_rows_not_divisible(graph, qat.nf4_block_size);
   ir::CalibrationTable table;
   if (qat.mode == ir::passes::QatMode::kInt8) {
     const int64_t windows = std::min(args.calib_windows, train_set.window_count());

@@ -121,4 +121,20 @@ std::vector<LayerDecision> decide_precisions(const Graph& graph, Precision targe
   return decisions;
 }
 
+std::vector<std::string> nodes_with_rows_not_divisible(const Graph& graph, int64_t block) {
+  std::vector<std::string> names;
+  for (const Node& node : graph.nodes) {
+    if (!is_weighted(node)) continue;
+    for (ValueId id : node.inputs) {
+      if (id == kNoValue) continue;
+      const Value& v = graph.values[static_cast<std::size_t>(id)];
+      if (v.is_constant() && v.shape.size() == 2 && v.shape[1] % block != 0) {
+        names.push_back(node.name);
+        break;
+      }
+    }
+  }
+  return names;
+}
+
 }  // namespace qrt::ir::passes

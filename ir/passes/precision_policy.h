@@ -44,6 +44,11 @@ std::vector<LayerDecision> decide_precisions(const Graph& graph, Precision targe
 // True for the nodes the policy considers (Linear, LSTM).
 bool is_weighted(const Node& node);
 
+// Weighted nodes with a 2-D constant weight whose row length K `block` does not divide (an LSTM's
+// input weights with K = 7 channels). quantize_nf4 and the NF4 FakeQuant reject them, so callers
+// keep them by exact name (a name without '*' is a pattern matching only itself).
+std::vector<std::string> nodes_with_rows_not_divisible(const Graph& graph, int64_t block);
+
 // '*' wildcard match of a whole name.
 bool matches_pattern(const std::string& name, const std::string& pattern);
 

@@ -63,26 +63,6 @@ Result<ir::Graph> quantize_static_on(const ir::Graph& fp32, const WindowedSeries
   return ir::passes::quantize_static(fp32, *table);
 }
 
-// Weighted nodes with a 2-D weight whose row length K the NF4 block does not divide (the LSTM's
-// input weights have K = 7 channels). The pass rejects those, so the policy keeps them (in fp16,
-// recorded in the node's reason) by their exact name: a name without '*' is a pattern matching
-// only itself.
-std::vector<std::string> nodes_with_rows_not_divisible(const ir::Graph& graph, int64_t block) {
-  std::vector<std::string> names;
-  for (const ir::Node& node : graph.nodes) {
-    if (!ir::passes::is_weighted(node)) continue;
-    for (ir::ValueId id : node.inputs) {
-      if (id == ir::kNoValue) continue;
-      const ir::Value& v = graph.values[static_cast<std::size_t>(id)];
-      if (v.is_constant() && v.shape.size() == 2 && v.shape[1] % block != 0) {
-        names.push_back(node.name);
-        break;
-      }
-    }
-  }
-  return names;
-}
-
 }  // namespace
 
 const std::vector<std::string_view>& forecast_precision_names() {
@@ -129,7 +109,8 @@ Result<ir::Graph> build_precision_variant(const ir::Graph& fp32, ir::Precision p
       return quantize_static_on(fp32, train, calibration);
     case ir::Precision::kNF4: {
       passes::Nf4Options options;
-      options.policy.keep_patterns = nodes_with_rows_not_divisible(fp32, options.block_size);
+      options.policy.keep_patterns =
+          ir::passes::nodes_with_rows_not_divisible(fp32, options.block_size);
       return passes::quantize_nf4(fp32, options);
     }
   }
