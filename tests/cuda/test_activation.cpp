@@ -24,8 +24,7 @@ namespace {
 using qrt::Status;
 using qrt::StatusCode;
 using qrt::cuda::ActivationKind;
-using qrt::testing::activation_reference;
-using qrt::testing::contains;
+using namespace qrt::testing;  // the CUDA test helpers (cuda_test_support.h)
 
 // CUDA's expf/erff/tanhf are within 2 ulp (CUDA Math API appendix) and each formula adds a few
 // float roundings, so a correct kernel stays within ~1e-6 relative; 1e-5 leaves margin while any

@@ -16,7 +16,7 @@ namespace {
 
 using qrt::Status;
 using qrt::StatusCode;
-using qrt::testing::contains;
+using namespace qrt::testing;  // the CUDA test helpers (cuda_test_support.h)
 
 TEST_CASE("query_device returns a described device or a clean 'no CUDA device' status") {
   const qrt::Result<qrt::cuda::DeviceInfo> info = qrt::cuda::query_device(0);

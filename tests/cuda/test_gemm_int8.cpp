@@ -36,14 +36,7 @@ using qrt::StatusCode;
 using qrt::cuda::ActivationKind;
 using qrt::cuda::DeviceBuffer;
 namespace gi = qrt::cuda::gemm_int8;
-using qrt::testing::activation_reference;
-using qrt::testing::canary_damage;
-using qrt::testing::contains;
-using qrt::testing::download_bytes;
-using qrt::testing::kQuickModeMaxWork;
-using qrt::testing::poisoned;
-using qrt::testing::sanitizer_quick_mode;
-using qrt::testing::upload;
+using namespace qrt::testing;  // the CUDA test helpers (cuda_test_support.h)
 
 // f32 epilogue: the kernel rounds float(acc) (exact below 2^24), two scale products, two sums and
 // the activation (<= 2 ulp, CUDA Math API): a few ulp of the largest term. 1e-5 relative to the

@@ -28,11 +28,7 @@ using qrt::StatusCode;
 using qrt::cuda::ActivationKind;
 using qrt::cuda::LayerNormArgs;
 using qrt::ir::DType;
-using qrt::testing::activation_reference;
-using qrt::testing::contains;
-using qrt::testing::download_checked;
-using qrt::testing::poisoned;
-using qrt::testing::upload;
+using namespace qrt::testing;  // the CUDA test helpers (cuda_test_support.h)
 
 // f32 output: the kernel accumulates the statistics in f32 (the reference in double); for D up to
 // 4099 and unit-scale data that moves mean and 1/std by a few 1e-7 relative, i.e. well under 2e-5

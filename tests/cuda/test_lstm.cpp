@@ -34,12 +34,7 @@ using qrt::cuda::LstmLayerWeights;
 using qrt::cuda::LstmPlan;
 using qrt::cuda::LstmPrecision;
 using qrt::cuda::LstmRunArgs;
-using qrt::testing::contains;
-using qrt::testing::download_checked;
-using qrt::testing::poisoned;
-using qrt::testing::QCase;
-using qrt::testing::QInput;
-using qrt::testing::upload;
+using namespace qrt::testing;  // the CUDA test helpers (cuda_test_support.h)
 
 // Hopper's opt-in shared memory per block (227 KB), for the device-free can_implement checks.
 constexpr std::size_t kHopperSharedMemory = 232448;

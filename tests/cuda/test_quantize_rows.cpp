@@ -27,11 +27,7 @@ namespace {
 
 using qrt::Status;
 using qrt::StatusCode;
-using qrt::testing::contains;
-using qrt::testing::download;
-using qrt::testing::kQuickModeMaxWork;
-using qrt::testing::sanitizer_quick_mode;
-using qrt::testing::upload;
+using namespace qrt::testing;  // the CUDA test helpers (cuda_test_support.h)
 
 // The CPU definition: ir::quantize_symmetric per row, on x with masked columns set to 0.
 struct Expected {

@@ -28,13 +28,7 @@ using qrt::Status;
 using qrt::StatusCode;
 using qrt::cuda::DeviceBuffer;
 namespace wo = qrt::cuda::weight_only;
-using qrt::testing::canary_damage;
-using qrt::testing::contains;
-using qrt::testing::download_bytes;
-using qrt::testing::kQuickModeMaxWork;
-using qrt::testing::poisoned;
-using qrt::testing::sanitizer_quick_mode;
-using qrt::testing::upload;
+using namespace qrt::testing;  // the CUDA test helpers (cuda_test_support.h)
 
 // The kernels accumulate in f32 (products of f16 activations and dequantized weights, partial sums
 // of 16 or 32 terms, then a sum over K/16 or K/32 partials). Summation error of n float additions
