@@ -38,11 +38,8 @@ class Int8DynamicProjection final : public Projection {
   // Rejects NaN / ±inf before run() converts anything to int8 (undefined for those values).
   Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
                      const void* bias, float* y, int64_t ldy, void* workspace) const override {
-    for (int64_t m = 0; m < rows; ++m)
-      for (int64_t k = 0; k < K_; ++k)
-        if (!std::isfinite(x[m * ldx + k]))
-          return nonfinite_activation_error(node_label_, ir::Precision::kInt8Dynamic, input_,
-                                            x[m * ldx + k], m, k);
+    QRT_RETURN_IF_ERROR(check_finite_activations(node_label_, ir::Precision::kInt8Dynamic, input_,
+                                                 x, rows, ldx, K_));
     run(rows, x, ldx, weight, bias, y, ldy, workspace);
     return Status::ok();
   }

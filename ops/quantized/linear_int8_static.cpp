@@ -7,7 +7,6 @@
 //   y[m, n] = s_x·s_w[n]·acc'[m, n] + b[n]
 // Affine activations use the uint8 range; their codes are stored as qx − 128 (and z_x − 128) so
 // the s8×s8 GEMM applies: Σ (qx − z_x)·qw is unchanged by the shift.
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -39,11 +38,8 @@ class Int8StaticProjection final : public Projection {
   // Converting NaN or ±inf to a code is undefined: such an input fails, naming row and column.
   Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
                      const void* bias, float* y, int64_t ldy, void* workspace) const override {
-    for (int64_t m = 0; m < rows; ++m)
-      for (int64_t k = 0; k < K_; ++k)
-        if (!std::isfinite(x[m * ldx + k]))
-          return nonfinite_activation_error(node_label_, ir::Precision::kInt8Static, input_,
-                                            x[m * ldx + k], m, k);
+    QRT_RETURN_IF_ERROR(check_finite_activations(node_label_, ir::Precision::kInt8Static, input_, x,
+                                                 rows, ldx, K_));
     run(rows, x, ldx, weight, bias, y, ldy, workspace);
     return Status::ok();
   }

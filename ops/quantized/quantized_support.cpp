@@ -141,6 +141,16 @@ Status nonfinite_activation_error(const std::string& node_label, ir::Precision p
                           " (non-finite values cannot be quantized to int8)");
 }
 
+Status check_finite_activations(const std::string& node_label, ir::Precision precision,
+                                const std::string& input, const float* x, int64_t rows, int64_t ldx,
+                                int64_t K) {
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t k = 0; k < K; ++k)
+      if (!std::isfinite(x[m * ldx + k]))
+        return nonfinite_activation_error(node_label, precision, input, x[m * ldx + k], m, k);
+  return Status::ok();
+}
+
 void quantize_row_fixed(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
                         int8_t* q) {
   const auto lo = static_cast<float>(a.qmin), hi = static_cast<float>(a.qmax);
