@@ -28,6 +28,10 @@ struct RunContext {
   std::span<const ConstTensorView> inputs;  // same order as node.inputs; absent: data == nullptr
   std::span<const TensorView> outputs;
   void* workspace = nullptr;  // workspace_bytes() bytes, 64-byte aligned, or nullptr when 0
+  // Kernels of a device backend: the session's stream (cudaStream_t for kCuda), on which run()
+  // enqueues its work without synchronizing; views and workspace then hold device memory. Null on
+  // the CPU.
+  void* stream = nullptr;
 };
 
 class Kernel {
