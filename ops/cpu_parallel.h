@@ -1,9 +1,10 @@
-// Splits a loop over [0, total) into contiguous chunks run on short-lived std::threads (the calling
-// thread takes the first chunk). No pool and no global state: the optimized GEMMs call this only
-// for problems large enough that a thread start (tens of microseconds) is noise.
+// Splits a loop over [0, total) into chunks run on short-lived std::threads (the calling thread
+// works too). No pool and no global state: the optimized GEMMs call this only for problems large
+// enough that a thread start (tens of microseconds) is noise.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <thread>
 #include <vector>
@@ -45,6 +46,40 @@ void parallel_split(std::size_t total, std::size_t grain, std::size_t threads, c
     }
   }
   body(std::size_t{0}, std::min(total, per_worker));
+  for (auto& t : pool) t.join();
+}
+
+// Calls body(begin, end) over the chunks [c·chunk, (c+1)·chunk) ∩ [0, total), which up to `threads`
+// threads claim one after another from a shared counter. Unlike parallel_split's fixed halves, a
+// thread the OS takes off its core (the machine busy with other work) holds up only the chunk in
+// hand: the other threads take the rest. Chunks should be several per thread and multiples of the
+// kernel's register tile.
+template <typename Body>
+void parallel_claim(std::size_t total, std::size_t chunk, std::size_t threads, const Body& body) {
+  chunk = std::max<std::size_t>(1, chunk);
+  const std::size_t chunks = (total + chunk - 1) / chunk;
+  const std::size_t workers = std::max<std::size_t>(1, std::min(threads, chunks));
+  if (workers <= 1) {
+    if (total > 0) body(std::size_t{0}, total);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t c = next.fetch_add(1, std::memory_order_relaxed); c < chunks;
+         c = next.fetch_add(1, std::memory_order_relaxed)) {
+      body(c * chunk, std::min(total, (c + 1) * chunk));
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(workers - 1);
+  for (std::size_t w = 1; w < workers; ++w) {
+    try {
+      pool.emplace_back(work);
+    } catch (...) {
+      break;  // no thread available (std::system_error): the calling thread claims the rest
+    }
+  }
+  work();
   for (auto& t : pool) t.join();
 }
 

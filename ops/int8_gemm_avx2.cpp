@@ -64,23 +64,9 @@ QRT_TARGET_AVX2 void tile(const int8_t* a, std::size_t lda, const int8_t* b, std
 template <std::size_t NR>
 QRT_TARGET_AVX2 void column_tile(const int8_t* a, std::size_t lda, const int8_t* b, std::size_t ldb,
                                  int32_t* acc, std::size_t ldc, std::size_t m, std::size_t k) {
-  std::size_t i = 0;
-  for (; i + kRowTile <= m; i += kRowTile) {
-    tile<kRowTile, NR>(a + i * lda, lda, b, ldb, acc + i * ldc, ldc, k);
-  }
-  switch (m - i) {
-    case 3:
-      tile<3, NR>(a + i * lda, lda, b, ldb, acc + i * ldc, ldc, k);
-      break;
-    case 2:
-      tile<2, NR>(a + i * lda, lda, b, ldb, acc + i * ldc, ldc, k);
-      break;
-    case 1:
-      tile<1, NR>(a + i * lda, lda, b, ldb, acc + i * ldc, ldc, k);
-      break;
-    default:
-      break;
-  }
+  for_each_tile<kRowTile>(0, m, [&]<std::size_t MR>(std::size_t i) {
+    tile<MR, NR>(a + i * lda, lda, b, ldb, acc + i * ldc, ldc, k);
+  });
 }
 
 }  // namespace
@@ -89,20 +75,9 @@ QRT_TARGET_AVX2 void gemm_s8s8_s32_columns_avx2(const int8_t* a, std::size_t lda
                                                 std::size_t ldb, int32_t* acc, std::size_t ldc,
                                                 std::size_t m, std::size_t n_begin,
                                                 std::size_t n_end, std::size_t k) {
-  std::size_t j = n_begin;
-  for (; j + kColumnTile <= n_end; j += kColumnTile) {
-    column_tile<kColumnTile>(a, lda, b + j * ldb, ldb, acc + j, ldc, m, k);
-  }
-  switch (n_end - j) {
-    case 2:
-      column_tile<2>(a, lda, b + j * ldb, ldb, acc + j, ldc, m, k);
-      break;
-    case 1:
-      column_tile<1>(a, lda, b + j * ldb, ldb, acc + j, ldc, m, k);
-      break;
-    default:
-      break;
-  }
+  for_each_tile<kColumnTile>(n_begin, n_end, [&]<std::size_t NR>(std::size_t j) {
+    column_tile<NR>(a, lda, b + j * ldb, ldb, acc + j, ldc, m, k);
+  });
 }
 
 }  // namespace qrt::ops

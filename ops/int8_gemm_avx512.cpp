@@ -6,20 +6,13 @@
 // weight; a constant weight used many times is better served by the prepacked layout with the sums
 // computed once, int8_gemm_packed_avx512.cpp). vpdpbusd wraps modulo 2^32 rather than saturating,
 // so even when the shifted sum overflows int32 the corrected result equals the exact one (which
-// fits in int32 for K < 2^17). GCC 12's AVX-512 intrinsics initialise their "undefined"
-// pass-through vectors from themselves
-// (`__m512i __Y = __Y;`), which -Wall reports at every use; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
+// fits in int32 for K < 2^17).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
+#include "ops/avx512_target.h"
 #include "ops/int8_gemm_kernels.h"
-
-#define QRT_TARGET_AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 namespace qrt::ops {
 
@@ -111,21 +104,6 @@ QRT_TARGET_AVX512VNNI void tile(const int8_t* a, std::size_t lda, const int8_t* 
   }
 }
 
-// A tile of `rows` (< MR) rows: picks the instantiation for that count.
-template <std::size_t MR, std::size_t NR>
-QRT_TARGET_AVX512VNNI void remainder_tile(std::size_t rows, const int8_t* a, std::size_t lda,
-                                          const int8_t* b, std::size_t ldb, int32_t* acc,
-                                          std::size_t ldc, std::size_t k,
-                                          const int32_t* shifted_sums) {
-  if constexpr (MR > 0) {
-    if (rows == MR) {
-      tile<MR, NR>(a, lda, b, ldb, acc, ldc, k, shifted_sums);
-    } else {
-      remainder_tile<MR - 1, NR>(rows, a, lda, b, ldb, acc, ldc, k, shifted_sums);
-    }
-  }
-}
-
 // All M rows for NR output columns.
 template <std::size_t NR>
 QRT_TARGET_AVX512VNNI void column_tile(const int8_t* a, std::size_t lda, const int8_t* b,
@@ -133,12 +111,9 @@ QRT_TARGET_AVX512VNNI void column_tile(const int8_t* a, std::size_t lda, const i
                                        std::size_t m, std::size_t k) {
   int32_t shifted_sums[NR];
   shifted_column_sums<NR>(b, ldb, k, shifted_sums);
-  std::size_t i = 0;
-  for (; i + kRowTile <= m; i += kRowTile) {
-    tile<kRowTile, NR>(a + i * lda, lda, b, ldb, acc + i * ldc, ldc, k, shifted_sums);
-  }
-  remainder_tile<kRowTile - 1, NR>(m - i, a + i * lda, lda, b, ldb, acc + i * ldc, ldc, k,
-                                   shifted_sums);
+  for_each_tile<kRowTile>(0, m, [&]<std::size_t MR>(std::size_t i) {
+    tile<MR, NR>(a + i * lda, lda, b, ldb, acc + i * ldc, ldc, k, shifted_sums);
+  });
 }
 
 }  // namespace
@@ -154,23 +129,9 @@ QRT_TARGET_AVX512VNNI void gemm_s8s8_s32_columns_avx512vnni(const int8_t* a, std
     const std::size_t rows = std::min(block_rows, m - i0);
     const int8_t* a_block = a + i0 * lda;
     int32_t* acc_block = acc + i0 * ldc;
-    std::size_t j = n_begin;
-    for (; j + kColumnTile <= n_end; j += kColumnTile) {
-      column_tile<kColumnTile>(a_block, lda, b + j * ldb, ldb, acc_block + j, ldc, rows, k);
-    }
-    switch (n_end - j) {
-      case 3:
-        column_tile<3>(a_block, lda, b + j * ldb, ldb, acc_block + j, ldc, rows, k);
-        break;
-      case 2:
-        column_tile<2>(a_block, lda, b + j * ldb, ldb, acc_block + j, ldc, rows, k);
-        break;
-      case 1:
-        column_tile<1>(a_block, lda, b + j * ldb, ldb, acc_block + j, ldc, rows, k);
-        break;
-      default:
-        break;
-    }
+    for_each_tile<kColumnTile>(n_begin, n_end, [&]<std::size_t NR>(std::size_t j) {
+      column_tile<NR>(a_block, lda, b + j * ldb, ldb, acc_block + j, ldc, rows, k);
+    });
   }
 }
 

@@ -10,6 +10,19 @@
 
 namespace qrt::ops {
 
+// Walks [begin, end) in tiles of Tile, then one shorter tile for the rest, calling
+// body.template operator()<T>(start) with the tile's size T as a compile-time constant: the
+// kernels' register tiles are templates over their rows and columns.
+template <std::size_t Tile, typename Body>
+void for_each_tile(std::size_t begin, std::size_t end, const Body& body) {
+  std::size_t start = begin;
+  for (; start + Tile <= end; start += Tile) body.template operator()<Tile>(start);
+  // The rest (< Tile) is one tile of exactly its size: the levels above it run no full tile.
+  if constexpr (Tile > 1) {
+    if (start < end) for_each_tile<Tile - 1>(start, end, body);
+  }
+}
+
 // Computes the output columns [n_begin, n_end) of gemm_s8s8_s32 (all M rows). Implementations are
 // single-threaded; run_int8_gemm splits N across threads.
 using Int8GemmColumnsFn = void (*)(const int8_t* a, std::size_t lda, const int8_t* b,

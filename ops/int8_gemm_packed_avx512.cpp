@@ -12,7 +12,14 @@
 #include <cstring>
 
 #include "ops/avx512_target.h"
+#include "ops/int8_gemm_kernels.h"
 #include "ops/int8_gemm_packed_kernels.h"
+
+// Put before every loop over a register tile's rows or columns (trip counts up to 8). GCC leaves
+// such loops rolled at first and then keeps an array of vector accumulators (__m512i c[MR][NB]) in
+// stack memory, storing every accumulator after each multiply-add: measured 2.2x slower (AVX-512
+// VNNI, packed weights) than the unrolled tile, whose accumulators stay in registers.
+#define QRT_UNROLL_TILE _Pragma("GCC unroll 8")
 
 namespace qrt::ops {
 
@@ -56,7 +63,9 @@ QRT_TARGET_AVX512VNNI void tile(const Args& p, std::size_t i0, std::size_t blk0,
   const int8_t* a = p.a + i0 * p.lda;
   const std::size_t n0 = blk0 * kPackedColumns;
   __m512i c[MR][NB];
+  QRT_UNROLL_TILE
   for (std::size_t i = 0; i < MR; ++i) {
+    QRT_UNROLL_TILE
     for (std::size_t j = 0; j < NB; ++j) {
       c[i][j] = first ? _mm512_setzero_si512()
                       : _mm512_loadu_si512(p.acc + (i0 + i) * p.ldc + n0 + j * kPackedColumns);
@@ -66,52 +75,47 @@ QRT_TARGET_AVX512VNNI void tile(const Args& p, std::size_t i0, std::size_t blk0,
   std::size_t g = g0;
   for (; g < g_full_end; ++g) {
     __m512i wv[NB];
+    QRT_UNROLL_TILE
     for (std::size_t j = 0; j < NB; ++j)
       wv[j] = _mm512_loadu_si512(w + j * block_bytes + g * kGroupBytes);
+    QRT_UNROLL_TILE
     for (std::size_t i = 0; i < MR; ++i) {
       int32_t four;
       std::memcpy(&four, a + i * p.lda + g * kPackedK, sizeof(four));
       const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(four), flip);
+      QRT_UNROLL_TILE
       for (std::size_t j = 0; j < NB; ++j) c[i][j] = _mm512_dpbusd_epi32(c[i][j], av, wv[j]);
     }
   }
   for (; g < g1; ++g) {  // the partial last group (K % 4 != 0)
     __m512i wv[NB];
+    QRT_UNROLL_TILE
     for (std::size_t j = 0; j < NB; ++j)
       wv[j] = _mm512_loadu_si512(w + j * block_bytes + g * kGroupBytes);
+    QRT_UNROLL_TILE
     for (std::size_t i = 0; i < MR; ++i) {
       const __m512i av =
           _mm512_xor_si512(_mm512_set1_epi32(activation_group(a + i * p.lda, g, k)), flip);
+      QRT_UNROLL_TILE
       for (std::size_t j = 0; j < NB; ++j) c[i][j] = _mm512_dpbusd_epi32(c[i][j], av, wv[j]);
     }
   }
+  QRT_UNROLL_TILE
   for (std::size_t j = 0; j < NB; ++j) {
     const std::size_t n = n0 + j * kPackedColumns;
     const std::size_t valid = std::min(kPackedColumns, p.b->n - n);
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
     const __m512i sums = _mm512_loadu_si512(p.b->shifted_sums.data() + n);
+    QRT_UNROLL_TILE
     for (std::size_t i = 0; i < MR; ++i) {
       int32_t* out = p.acc + (i0 + i) * p.ldc + n;
       if (last) {
         _mm512_mask_storeu_epi32(out, mask, _mm512_sub_epi32(c[i][j], sums));
       } else {
         // Intermediate K slices keep the whole 16 lanes: the output row must hold them, which
-        // only the caller's padded scratch does (see column_pass).
+        // only the caller's padded scratch does (see the entry point below).
         _mm512_storeu_si512(out, c[i][j]);
       }
-    }
-  }
-}
-
-template <std::size_t MR, std::size_t NB>
-QRT_TARGET_AVX512VNNI void row_remainder(std::size_t rows, const Args& p, std::size_t i0,
-                                         std::size_t blk0, std::size_t g0, std::size_t g1,
-                                         bool first, bool last) {
-  if constexpr (MR > 0) {
-    if (rows == MR) {
-      tile<MR, NB>(p, i0, blk0, g0, g1, first, last);
-    } else {
-      row_remainder<MR - 1, NB>(rows, p, i0, blk0, g0, g1, first, last);
     }
   }
 }
@@ -120,39 +124,19 @@ QRT_TARGET_AVX512VNNI void row_remainder(std::size_t rows, const Args& p, std::s
 template <std::size_t MR, std::size_t NB>
 QRT_TARGET_AVX512VNNI void rows_pass(const Args& p, std::size_t m, std::size_t blk0, std::size_t g0,
                                      std::size_t g1, bool first, bool last) {
-  std::size_t i = 0;
-  for (; i + MR <= m; i += MR) tile<MR, NB>(p, i, blk0, g0, g1, first, last);
-  row_remainder<MR - 1, NB>(m - i, p, i, blk0, g0, g1, first, last);
-}
-
-template <std::size_t MR, std::size_t NB>
-QRT_TARGET_AVX512VNNI void block_remainder(std::size_t blocks, const Args& p, std::size_t m,
-                                           std::size_t blk0, std::size_t g0, std::size_t g1,
-                                           bool first, bool last) {
-  if constexpr (NB > 0) {
-    if (blocks == NB) {
-      rows_pass<MR, NB>(p, m, blk0, g0, g1, first, last);
-    } else {
-      block_remainder<MR, NB - 1>(blocks, p, m, blk0, g0, g1, first, last);
-    }
-  }
+  for_each_tile<MR>(
+      0, m, [&]<std::size_t R>(std::size_t i) { tile<R, NB>(p, i, blk0, g0, g1, first, last); });
 }
 
 template <std::size_t MR, std::size_t NB>
 QRT_TARGET_AVX512VNNI void columns(const Args& p, std::size_t m, std::size_t block_begin,
                                    std::size_t block_end) {
-  for (std::size_t blk = block_begin; blk < block_end; blk += NB) {
-    const std::size_t blocks = std::min(NB, block_end - blk);
+  for_each_tile<NB>(block_begin, block_end, [&]<std::size_t B>(std::size_t blk) {
     for (std::size_t g0 = 0; g0 < p.groups; g0 += kGroupsPerSlice) {
       const std::size_t g1 = std::min(p.groups, g0 + kGroupsPerSlice);
-      const bool first = g0 == 0, last = g1 == p.groups;
-      if (blocks == NB) {
-        rows_pass<MR, NB>(p, m, blk, g0, g1, first, last);
-      } else {
-        block_remainder<MR, NB - 1>(blocks, p, m, blk, g0, g1, first, last);
-      }
+      rows_pass<MR, B>(p, m, blk, g0, g1, g0 == 0, g1 == p.groups);
     }
-  }
+  });
 }
 
 }  // namespace
@@ -182,9 +166,7 @@ QRT_TARGET_AVX512VNNI void gemm_s8s8_s32_packed_columns_avx512vnni(
     }
   }
   if (block_end > last_block && block_begin <= last_block) {
-    for (std::size_t i = 0; i < m; i += kRowTile)
-      row_remainder<kRowTile, 1>(std::min(kRowTile, m - i), p, i, last_block, 0, p.groups, true,
-                                 true);
+    rows_pass<kRowTile, 1>(p, m, last_block, 0, p.groups, true, true);
   }
 }
 

@@ -123,11 +123,13 @@ TEST_CASE("the dispatcher names a supported implementation and matches the refer
 // Prepared weights: the VNNI kernel over PackedInt8Weights and the portable loop over the same
 // layout both reproduce the reference exactly. Shapes cover one row, the narrow (<= 2 rows) and
 // 6-row tiles, N not a multiple of 16 or 64, K not a multiple of 4, and K beyond one 512-byte
-// slice (the partial sums that go through acc) with a partial last column block.
+// slice (the partial sums that go through acc) with a partial last column block, also for the
+// narrow tile (8 column blocks plus a remainder) and for 32 rows over many slices.
 TEST_CASE("packed int8 GEMM equals the reference exactly") {
-  const Case cases[] = {{1, 1, 1},      {1, 16, 4},    {2, 17, 5},   {3, 64, 128},
-                        {7, 67, 131},   {1, 512, 128}, {6, 65, 513}, {13, 130, 600},
-                        {32, 48, 1031}, {5, 1, 2049},  {1, 33, 7},   {9, 100, 64}};
+  const Case cases[] = {{1, 1, 1},      {1, 16, 4},    {2, 17, 5},     {3, 64, 128},
+                        {7, 67, 131},   {1, 512, 128}, {6, 65, 513},   {13, 130, 600},
+                        {32, 48, 1031}, {5, 1, 2049},  {1, 33, 7},     {9, 100, 64},
+                        {2, 160, 1030}, {1, 145, 700}, {32, 200, 4100}};
   uint64_t seed = 3030;
   const bool vnni = std::string(gemm_s8s8_s32_packed_implementation()) == "avx512-vnni";
   MESSAGE("gemm_s8s8_s32_packed uses " << gemm_s8s8_s32_packed_implementation());

@@ -1,7 +1,8 @@
 // qrt_bench_cpu: Linear y = x·Wᵀ + b with W [4096, 4096] at M = 1, 32, 256 rows, three ways:
 //   f32   gemm_xwt_f32 (the reference Linear kernel's product), N split over the threads here;
-//   int8  dynamic W8A8: per-row symmetric quantization of x, gemm_s8s8_s32, then the epilogue
-//         y = s_x[m]·s_w[n]·acc + b (docs/quantization.md §3), weight quantized offline;
+//   int8  dynamic W8A8 as the runtime's fast int8 Linear runs it: per-row symmetric quantization
+//         of x (quantize_row_symmetric_checked), gemm_s8s8_s32_packed, then the epilogue
+//         y = s_x[m]·s_w[n]·acc + b (docs/quantization.md §3), weight quantized and packed offline;
 //   nf4   nf4_gemm_f32 with block 64 (weights quantized offline).
 // Prints the median time of each and the speed-up over f32, plus each path's relative error
 // against the f32 result so a fast but wrong kernel is visible.
@@ -23,8 +24,9 @@
 #include "ir/quant_formats.h"
 #include "ops/cpu_parallel.h"
 #include "ops/gemm_f32.h"
-#include "ops/int8_gemm_kernels.h"
+#include "ops/int8_gemm.h"
 #include "ops/nf4_gemm_kernels.h"
+#include "ops/quantized/quantized_support.h"
 #include "tools/bench/model_bench.h"
 
 namespace {
@@ -194,17 +196,19 @@ bool parse(int argc, char** argv, Options& o) {
 }
 
 std::vector<LinearRow> bench_linear(const Options& o) {
-  const auto& int8_impl = qrt::ops::best_int8_gemm_implementation();
   const auto& nf4_impl = qrt::ops::best_nf4_gemm_implementation();
   std::printf(
       "qrt_bench_cpu: Linear %zux%zu, %zu threads, median of %d; int8 kernel %s, nf4 kernel %s\n",
-      kOut, kIn, o.threads, o.repetitions, int8_impl.name, nf4_impl.name);
+      kOut, kIn, o.threads, o.repetitions, qrt::ops::gemm_s8s8_s32_packed_implementation(),
+      nf4_impl.name);
 
   const auto w = normal(kOut * kIn, 1);
   const auto bias = normal(kOut, 2);
   std::vector<int8_t> w_q(kOut * kIn);
   std::vector<float> w_scale(kOut);
   quantize_rows(w.data(), kOut, kIn, w_q.data(), w_scale.data());
+  const qrt::ops::PackedInt8Weights w_packed =
+      qrt::ops::pack_int8_weights(w_q.data(), kIn, kOut, kIn);
   const Nf4Weight w_nf4 = quantize_nf4(w, kOut, kIn);
 
   std::vector<LinearRow> rows;
@@ -226,9 +230,12 @@ std::vector<LinearRow> bench_linear(const Options& o) {
       });
     });
     const double int8_ms = median_ms(o, [&] {
-      quantize_rows(x.data(), m, kIn, x_q.data(), x_scale.data());
-      qrt::ops::run_int8_gemm(int8_impl, x_q.data(), kIn, w_q.data(), kIn, acc.data(), kOut, m,
-                              kOut, kIn, o.threads);
+      for (std::size_t i = 0; i < m; ++i) {
+        int64_t bad = 0;
+        qrt::ops::quantized::quantize_row_symmetric_checked(
+            x.data() + i * kIn, kIn, x_q.data() + i * kIn, &x_scale[i], &bad);
+      }
+      qrt::ops::gemm_s8s8_s32_packed(x_q.data(), kIn, w_packed, acc.data(), kOut, m, o.threads);
       for (std::size_t i = 0; i < m; ++i) {
         for (std::size_t j = 0; j < kOut; ++j) {
           y_int8[i * kOut + j] =
