@@ -1,12 +1,15 @@
 // `qrt compare A.qrt B.qrt --input NAME=FILE.npy ...`: runs two models (typically a float model and
 // a quantized version of it) on the same inputs, observes every activation, pairs them by value
 // name and prints, per layer, the error of B against A: SQNR (dB), cosine similarity and max abs
-// error (definitions: ir/quant_error.h).
+// error (definitions: ir/quant_error.h). The int8 codes a static int8 chain passes between ops
+// (ir/precision.h, docs/quantization.md §4) are compared as the values they stand for,
+// s·(q − z) with the value's own per-tensor parameters, and their rows say so.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -62,11 +65,46 @@ Result<CompareArgs> parse_compare_args(std::span<const std::string> args) {
   return r;
 }
 
-// Every float activation one run produced, by value name, in the order the run produced them.
+// One observed activation as float: f32 as produced, or int8 codes dequantized.
+struct Activation {
+  ir::Shape shape;
+  std::vector<float> data;
+  bool dequantized = false;
+};
+
+// Every float or int8-code activation one run produced, by value name, in the order the run
+// produced them.
 struct Activations {
   std::vector<std::string> order;
-  std::map<std::string, std::pair<ir::Shape, std::vector<float>>> values;
+  std::map<std::string, Activation> values;
 };
+
+// s·(q − z) for each of n codes.
+template <typename T>
+std::vector<float> dequantize_codes(const T* q, int64_t n, float scale, int32_t zero_point) {
+  std::vector<float> out(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    out[static_cast<std::size_t>(i)] = scale * static_cast<float>(int32_t{q[i]} - zero_point);
+  return out;
+}
+
+// The values i8 / u8 codes with per-tensor parameters stand for (symmetric: z = 0); nullopt for
+// any other view.
+std::optional<std::vector<float>> dequantized(const ir::Value& value,
+                                              const runtime::ConstTensorView& view) {
+  const bool per_tensor =
+      value.quant && (value.quant->scheme == ir::QuantScheme::kSymmetricPerTensor ||
+                      value.quant->scheme == ir::QuantScheme::kAffinePerTensor);
+  if (!per_tensor || value.quant->scales.size() != 1 || value.quant->zero_points.size() > 1)
+    return std::nullopt;
+  const float scale = value.quant->scales[0];
+  const int32_t z = value.quant->zero_points.empty() ? 0 : value.quant->zero_points[0];
+  if (view.dtype == ir::DType::kI8)
+    return dequantize_codes(view.as<int8_t>(), view.numel(), scale, z);
+  if (view.dtype == ir::DType::kU8)
+    return dequantize_codes(view.as<uint8_t>(), view.numel(), scale, z);
+  return std::nullopt;
+}
 
 Result<Activations> observe_run(const std::string& path,
                                 const std::vector<runtime::NamedTensor>& inputs) {
@@ -86,13 +124,20 @@ Result<Activations> observe_run(const std::string& path,
   // and are left out.
   const runtime::ValueObserver observer = [&](const ir::Value& value,
                                               const runtime::ConstTensorView& view) -> Status {
-    if (view.dtype != ir::DType::kF32 || view.device != runtime::Device::kCpu || !view.present() ||
-        input_names.count(value.name) != 0)
+    if (view.device != runtime::Device::kCpu || !view.present() ||
+        input_names.count(value.name) != 0 || seen.values.count(value.name) != 0)
       return Status::ok();
-    auto [it, inserted] = seen.values.try_emplace(value.name);
-    if (!inserted) return Status::ok();
-    const float* data = view.as<float>();
-    it->second = {view.shape, std::vector<float>(data, data + view.numel())};
+    Activation seen_value{view.shape, {}, false};
+    if (view.dtype == ir::DType::kF32) {
+      const float* data = view.as<float>();
+      seen_value.data.assign(data, data + view.numel());
+    } else if (auto codes = dequantized(value, view)) {
+      seen_value.data = std::move(*codes);
+      seen_value.dequantized = true;
+    } else {
+      return Status::ok();
+    }
+    seen.values.emplace(value.name, std::move(seen_value));
     seen.order.push_back(value.name);
     return Status::ok();
   };
@@ -143,23 +188,27 @@ int compare_command(std::span<const std::string> args) {
       continue;
     }
     ++paired;
-    const auto& [shape_a, data_a] = seen_a->values.at(name);
-    const auto& [shape_b, data_b] = other->second;
+    const Activation& value_a = seen_a->values.at(name);
+    const Activation& value_b = other->second;
+    const ir::Shape& shape_a = value_a.shape;
+    const ir::Shape& shape_b = value_b.shape;
+    const char* note =
+        value_a.dequantized || value_b.dequantized ? "  (int8 codes, dequantized)" : "";
     const std::string shape = ir::shape_to_string(shape_a);
     if (shape_a != shape_b) {
       std::printf("%-*s  %-16s  shape differs in B: %s\n", static_cast<int>(width), name.c_str(),
                   shape.c_str(), ir::shape_to_string(shape_b).c_str());
       continue;
     }
-    auto error = ir::quantization_error(data_a, data_b);
+    auto error = ir::quantization_error(value_a.data, value_b.data);
     if (!error.is_ok()) {
       std::printf("%-*s  %-16s  %s\n", static_cast<int>(width), name.c_str(), shape.c_str(),
                   error.status().message().c_str());
       continue;
     }
-    std::printf("%-*s  %-16s  %10s  %10.6f  %12.4g\n", static_cast<int>(width), name.c_str(),
+    std::printf("%-*s  %-16s  %10s  %10.6f  %12.4g%s\n", static_cast<int>(width), name.c_str(),
                 shape.c_str(), format_db(error->snr_db).c_str(), error->cosine_similarity,
-                error->max_abs_error);
+                error->max_abs_error, note);
   }
   std::size_t only_b = 0;
   for (const std::string& name : seen_b->order)

@@ -1,9 +1,9 @@
 // Dynamic int8 projection, fast form: the arithmetic of linear_int8_dynamic.cpp (the reference,
 // docs/quantization.md §3) with
-//   - the weight packed once in prepare for the VNNI GEMM (ops/int8_gemm.h, PackedInt8Weights:
-//     4 k-values per int32 lane, the 128·Σ_k w correction precomputed) instead of recomputing the
-//     column sums on every call; at batch 1 the product is a GEMV over weights that stay in L1/L2
-//     across LSTM steps;
+//   - the weight packed once in prepare for the VNNI GEMM (packed_int8_weight.h: 4 k-values per
+//     int32 lane, the 128·Σ_k w correction precomputed) instead of recomputing the column sums on
+//     every call; at batch 1 the product is a GEMV over weights that stay in L1/L2 across LSTM
+//     steps;
 //   - rows quantized by quantize_row_symmetric_checked (bit-identical codes and scales, AVX-512)
 //     which also rejects NaN / ±inf;
 //   - the epilogue y = (s_x·s_w)·acc + b written as one vectorizable loop, in the reference's
@@ -12,12 +12,12 @@
 // reference projection (the decomposition is rare and its float part dominates anyway).
 #include <cmath>
 #include <string>
-#include <vector>
 
 #include "ir/op_schema.h"
 #include "ops/cpu_parallel.h"
 #include "ops/int8_gemm.h"
 #include "ops/kernel_support.h"
+#include "ops/quantized/packed_int8_weight.h"
 #include "ops/quantized/projection.h"
 #include "ops/quantized/quantized_support.h"
 
@@ -27,12 +27,11 @@ namespace {
 
 class FastInt8DynamicProjection final : public Projection {
  public:
-  FastInt8DynamicProjection(const ProjectionSpec& spec, std::vector<float> scales,
-                            PackedInt8Weights packed, std::unique_ptr<Projection> reference)
+  FastInt8DynamicProjection(const ProjectionSpec& spec, PackedInt8Weight weight,
+                            std::unique_ptr<Projection> reference)
       : N_(spec.N),
         K_(spec.K),
-        scales_(std::move(scales)),
-        packed_(std::move(packed)),
+        weight_(std::move(weight)),
         threshold_(spec.outlier_threshold),
         reference_(std::move(reference)),
         node_label_(ir::node_label(*spec.node)),
@@ -61,11 +60,11 @@ class FastInt8DynamicProjection final : public Projection {
         return nonfinite_activation_error(node_label_, ir::Precision::kInt8Dynamic, input_,
                                           x[m * ldx + bad], m, bad);
     }
-    gemm_s8s8_s32_packed(ws.qx, static_cast<std::size_t>(K_), packed_, ws.acc,
+    gemm_s8s8_s32_packed(ws.qx, static_cast<std::size_t>(K_), weight_.codes, ws.acc,
                          static_cast<std::size_t>(N_), static_cast<std::size_t>(rows),
                          default_cpu_threads());
     const auto* b = static_cast<const float*>(bias);
-    const float* s_w = scales_.data();
+    const float* s_w = weight_.scales.data();
     for (int64_t m = 0; m < rows; ++m) {
       const float s_x = ws.row_scale[m];
       const int32_t* acc = ws.acc + m * N_;
@@ -109,8 +108,7 @@ class FastInt8DynamicProjection final : public Projection {
   }
 
   int64_t N_, K_;
-  std::vector<float> scales_;
-  PackedInt8Weights packed_;
+  PackedInt8Weight weight_;
   float threshold_;
   std::unique_ptr<Projection> reference_;  // runs calls with outlier columns
   std::string node_label_, input_;
@@ -120,18 +118,9 @@ class FastInt8DynamicProjection final : public Projection {
 
 Result<std::unique_ptr<Projection>> make_fast_int8_dynamic_projection(const ProjectionSpec& spec) {
   QRT_ASSIGN_OR_RETURN(std::unique_ptr<Projection> reference, make_int8_dynamic_projection(spec));
-  QRT_ASSIGN_OR_RETURN(std::vector<float> scales, int8_weight_scales(spec));
-  const ir::Value& w = *spec.weight;
-  const auto q = w.data->as<int8_t>();
-  if (static_cast<int64_t>(q.size()) < spec.N * spec.K)
-    return node_error(*spec.node, spec.what + " '" + w.name + "' holds " +
-                                      std::to_string(q.size()) + " bytes, expected " +
-                                      std::to_string(spec.N * spec.K));
-  PackedInt8Weights packed =
-      pack_int8_weights(q.data(), static_cast<std::size_t>(spec.K),
-                        static_cast<std::size_t>(spec.N), static_cast<std::size_t>(spec.K));
-  return std::unique_ptr<Projection>(std::make_unique<FastInt8DynamicProjection>(
-      spec, std::move(scales), std::move(packed), std::move(reference)));
+  QRT_ASSIGN_OR_RETURN(PackedInt8Weight weight, pack_int8_weight(spec));
+  return std::unique_ptr<Projection>(
+      std::make_unique<FastInt8DynamicProjection>(spec, std::move(weight), std::move(reference)));
 }
 
 }  // namespace qrt::ops::quantized

@@ -9,7 +9,7 @@
 // The int8 output is the float output quantized by the same expression the next int8-static node
 // applies to a float input (quantize_row_fixed), so a chain computes the codes the float-between-
 // ops graph computes. uint8-range codes (affine) enter the s8×s8 GEMM shifted by −128, which leaves
-// Σ (qx − z_x)·qw unchanged. The GEMM runs on weights packed once in prepare (ops/int8_gemm.h,
+// Σ (qx − z_x)·qw unchanged. The GEMM runs on weights packed once in prepare (packed_int8_weight.h,
 // the VNNI layout) over the CPU's threads; integer results equal the reference GEMM's exactly.
 #include <algorithm>
 #include <cmath>
@@ -21,6 +21,7 @@
 #include "ops/int8_gemm.h"
 #include "ops/kernel_support.h"
 #include "ops/quantized/int8_chain_kernels.h"
+#include "ops/quantized/packed_int8_weight.h"
 #include "ops/quantized/projection.h"
 #include "ops/quantized/quantized_support.h"
 
@@ -110,11 +111,8 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
     spec.weight = w;
     spec.N = N_;
     spec.K = K_;
-    QRT_ASSIGN_OR_RETURN(scales_, int8_weight_scales(spec));
-    const int8_t* codes = w->data->as<int8_t>().data();
-    row_sums_ = int8_weight_row_sums(codes, N_, K_);
-    packed_ = pack_int8_weights(codes, static_cast<std::size_t>(K_), static_cast<std::size_t>(N_),
-                                static_cast<std::size_t>(K_));
+    QRT_ASSIGN_OR_RETURN(weight_, pack_int8_weight(spec));
+    row_sums_ = int8_weight_row_sums(w->data->as<int8_t>().data(), N_, K_);
     node_label_ = ir::node_label(node);
     input_name_ = "input '" + x->name + "'";
     bias_.assign(static_cast<std::size_t>(N_), 0.0f);
@@ -143,16 +141,8 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
     int8_t* copy = needs_code_copy() ? carver.take<int8_t>(M_ * K_) : nullptr;
     int32_t* acc = carver.take<int32_t>(M_ * N_);
     float* row = carver.take<float>(N_);
-    if (!x_codes_) {
-      // Converting NaN or ±inf to a code is undefined: reject it, naming the input and position.
-      const float* xf = ctx.inputs[kX].as<float>();
-      for (int64_t i = 0; i < M_ * K_; ++i)
-        if (!std::isfinite(xf[i]))
-          return nonfinite_activation_error(node_label_, ir::Precision::kInt8Static, input_name_,
-                                            xf[i], i / K_, i % K_);
-    }
-    const int8_t* qx = input_codes(ctx.inputs[kX], copy);
-    gemm_s8s8_s32_packed(qx, static_cast<std::size_t>(K_), packed_, acc,
+    QRT_ASSIGN_OR_RETURN(const int8_t* qx, input_codes(ctx.inputs[kX], copy));
+    gemm_s8s8_s32_packed(qx, static_cast<std::size_t>(K_), weight_.codes, acc,
                          static_cast<std::size_t>(N_), static_cast<std::size_t>(M_),
                          default_cpu_threads());
     const int32_t z = in_.zero_point - in_offset_;
@@ -161,7 +151,8 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
       float* y_row = y_codes_ ? row : ctx.outputs[0].as<float>() + m * N_;
       for (int64_t n = 0; n < N_; ++n) {
         const auto c = static_cast<std::size_t>(n);
-        y_row[n] = in_.scale * scales_[c] * static_cast<float>(a[n] - z * row_sums_[c]) + bias_[c];
+        y_row[n] =
+            in_.scale * weight_.scales[c] * static_cast<float>(a[n] - z * row_sums_[c]) + bias_[c];
       }
       if (!y_codes_) continue;
       if (out_.qmin >= 0) {  // uint8-range codes stored as u8
@@ -183,12 +174,17 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
   bool needs_code_copy() const { return !x_codes_ || in_.qmin >= 0; }
 
   // The s8 codes the GEMM reads: the input itself for i8 codes, else quantized (f32) or shifted
-  // by −128 (u8) into `copy`.
-  const int8_t* input_codes(const runtime::ConstTensorView& x, int8_t* copy) const {
+  // by −128 (u8) into `copy`. Converting NaN or ±inf to a code is undefined: a float input holding
+  // one fails, naming the input and position.
+  Result<const int8_t*> input_codes(const runtime::ConstTensorView& x, int8_t* copy) const {
     if (!x_codes_) {
       const float* xf = x.as<float>();
-      for (int64_t m = 0; m < M_; ++m)
-        quantize_row_fixed(xf + m * K_, K_, in_, in_offset_, copy + m * K_);
+      for (int64_t m = 0; m < M_; ++m) {
+        int64_t bad = 0;
+        if (!quantize_row_fixed_checked(xf + m * K_, K_, in_, in_offset_, copy + m * K_, &bad))
+          return nonfinite_activation_error(node_label_, ir::Precision::kInt8Static, input_name_,
+                                            xf[m * K_ + bad], m, bad);
+      }
       return copy;
     }
     if (in_.qmin < 0) return x.as<int8_t>();
@@ -210,10 +206,9 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
 
   bool x_codes_ = false, y_codes_ = false;
   int64_t M_ = 0, N_ = 0, K_ = 0;
-  std::vector<float> scales_;      // s_w[n]
+  PackedInt8Weight weight_;        // s_w[n] and the packed codes
   std::vector<int32_t> row_sums_;  // Σ_k qw[n, k]
   std::vector<float> bias_;        // b[n], 0 without a bias
-  PackedInt8Weights packed_;
   std::string node_label_, input_name_;
   ActivationQuant in_, out_;
   int32_t in_offset_ = 0;  // 128 for uint8-range input codes, else 0

@@ -62,9 +62,8 @@ Result<std::unique_ptr<Projection>> make_reference_projection(ir::Precision prec
 //  1. K < kMinQuantizedK for w8a16, int8-dynamic or nf4 weights: the product is too short for
 //     the integer / decode-in-register kernels to pay for their per-row work, so the weights are
 //     decoded once to f32 (decoded_projection.h says what that costs and why it is worth it).
-//  2. int8-dynamic, fp16 / bf16, w8a16: the vectorized projections (fast_*.cpp).
-//  3. otherwise (int8-static, nf4): the precision's own kernel (nf4 already runs the vectorized
-//     NF4 GEMM).
+//  2. int8-dynamic, int8-static, fp16 / bf16, w8a16: the vectorized projections (fast_*.cpp).
+//  3. otherwise (nf4): the precision's own kernel, which already runs the vectorized NF4 GEMM.
 Result<std::unique_ptr<Projection>> make_projection(ir::Precision precision,
                                                     const ProjectionSpec& spec) {
   QRT_RETURN_IF_ERROR(check_spec(precision, spec));
@@ -78,6 +77,8 @@ Result<std::unique_ptr<Projection>> make_projection(ir::Precision precision,
       return make_fast_w8a16_projection(spec);
     case ir::Precision::kInt8Dynamic:
       return make_fast_int8_dynamic_projection(spec);
+    case ir::Precision::kInt8Static:
+      return make_fast_int8_static_projection(spec);
     default:
       return make_reference_projection(precision, spec);
   }

@@ -74,13 +74,14 @@ Result<std::unique_ptr<Projection>> make_reference_projection(ir::Precision prec
                                                               const ProjectionSpec& spec);
 
 // Per-precision builders (one file each: linear_half.cpp, linear_w8a16.cpp, ...): the references.
-// The fast variants (fast_*.cpp) take the checked spec and, for int8, the checked weight scales.
+// The fast variants (fast_*.cpp) take the checked spec.
 Result<std::unique_ptr<Projection>> make_half_projection(const ProjectionSpec& spec, bool bf16);
 Result<std::unique_ptr<Projection>> make_w8a16_projection(const ProjectionSpec& spec);
 Result<std::unique_ptr<Projection>> make_int8_dynamic_projection(const ProjectionSpec& spec);
 Result<std::unique_ptr<Projection>> make_int8_static_projection(const ProjectionSpec& spec);
 Result<std::unique_ptr<Projection>> make_nf4_projection(const ProjectionSpec& spec);
 Result<std::unique_ptr<Projection>> make_fast_int8_dynamic_projection(const ProjectionSpec& spec);
+Result<std::unique_ptr<Projection>> make_fast_int8_static_projection(const ProjectionSpec& spec);
 Result<std::unique_ptr<Projection>> make_fast_half_projection(const ProjectionSpec& spec,
                                                               bool bf16);
 Result<std::unique_ptr<Projection>> make_fast_w8a16_projection(const ProjectionSpec& spec);

@@ -119,7 +119,7 @@ float quantize_row_symmetric(const float* x, int64_t K, int8_t* q) {
 
 bool quantize_row_symmetric_checked(const float* x, int64_t K, int8_t* q, float* scale,
                                     int64_t* bad_column) {
-  if (quantize_row_symmetric_avx512_available())
+  if (quantize_row_avx512_available())
     return quantize_row_symmetric_avx512(x, K, q, scale, bad_column);
   for (int64_t k = 0; k < K; ++k) {
     if (!std::isfinite(x[k])) {
@@ -166,6 +166,8 @@ void quantize_row_fixed(const float* x, int64_t K, const ActivationQuant& a, int
 
 bool quantize_row_fixed_checked(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
                                 int8_t* q, int64_t* bad_column) {
+  if (quantize_row_avx512_available())
+    return quantize_row_fixed_avx512(x, K, a, offset, q, bad_column);
   for (int64_t k = 0; k < K; ++k) {
     if (!std::isfinite(x[k])) {
       *bad_column = k;

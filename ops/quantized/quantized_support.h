@@ -81,8 +81,9 @@ Status check_finite_activations(const std::string& node_label, ir::Precision pre
 // that can report should use the checked form below.
 void quantize_row_fixed(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
                         int8_t* q);
-// quantize_row_fixed after checking the row: false, with the first NaN / ±inf column in
-// *bad_column and nothing written, when the row holds one (for nonfinite_activation_error).
+// quantize_row_fixed with bit-identical codes (vectorized on AVX-512), checking the row: false,
+// with the first NaN / ±inf column in *bad_column, when it holds one (for
+// nonfinite_activation_error); q is then scratch, not codes.
 bool quantize_row_fixed_checked(const float* x, int64_t K, const ActivationQuant& a, int32_t offset,
                                 int8_t* q, int64_t* bad_column);
 

@@ -1,8 +1,8 @@
 // The fast quantized projections (ops/quantized/projection.h, make_projection) against the
-// reference projections that define each precision (make_reference_projection): int8-dynamic
-// bit for bit (same codes, same int32 sums, same epilogue order), the weight-only forms within
-// float summation-order error, the decoded-f32 fallback for short reductions against f32 on the
-// dequantized weights, and the NaN / inf rejection of run-time int8 quantization.
+// reference projections that define each precision (make_reference_projection): int8-dynamic and
+// int8-static bit for bit (same codes, same int32 sums, same epilogue order), the weight-only forms
+// within float summation-order error, the decoded-f32 fallback for short reductions against f32 on
+// the dequantized weights, and the NaN / inf rejection of run-time int8 quantization.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -15,12 +15,14 @@
 #include "ir/quantize.h"
 #include "ops/quantized/decoded_projection.h"
 #include "ops/quantized/projection.h"
+#include "ops/quantized/quantized_support.h"
 #include "tests/ops/quantized_harness.h"
 #include "tests/support/random.h"
 
 namespace qrt::testing {
 namespace {
 
+using ops::quantized::ActivationQuant;
 using ops::quantized::Projection;
 using ops::quantized::ProjectionSpec;
 
@@ -56,7 +58,7 @@ struct Built {
   std::unique_ptr<Projection> fast, reference;
 };
 
-Built build(const QCase& c) {
+Built build(const QCase& c, const ActivationQuant& activation = {}) {
   Built b{quantized_graph(c), nullptr, nullptr};
   const ir::Node& node = b.graph.nodes[0];
   ProjectionSpec spec;
@@ -68,6 +70,7 @@ Built build(const QCase& c) {
   spec.N = spec.weight->shape[0];
   spec.K = spec.weight->shape[1];
   spec.input = "input 'x'";
+  spec.activation = activation;
   const auto precision = *ir::precision_from_name(c.precision.precision);
   auto fast = ops::quantized::make_projection(precision, spec);
   auto reference = ops::quantized::make_reference_projection(precision, spec);
@@ -123,6 +126,97 @@ TEST_CASE("fast int8-dynamic projection equals the reference bit for bit") {
       std::size_t differing = 0;
       for (std::size_t i = 0; i < got->size(); ++i) differing += (*got)[i] != (*want)[i];
       CHECK(differing == 0);
+    }
+  }
+}
+
+// Static activation parameters whose calibrated range is narrower than the test data's [-2, 2], so
+// codes clamp at both qmin and qmax: symmetric ±1.5, or affine (uint8) [-96·s, 159·s] ≈
+// [-1.1, 1.9].
+ActivationQuant static_activation(bool affine) {
+  ActivationQuant a;
+  a.scale = 1.5f / 127.0f;
+  if (affine) {
+    a.scale = 3.0f / 255.0f;
+    a.zero_point = 96;
+    a.qmin = 0;
+    a.qmax = 255;
+  }
+  return a;
+}
+
+TEST_CASE("fast int8-static projection equals the reference bit for bit") {
+  std::vector<Shape3> shapes(std::begin(kShapes), std::end(kShapes));
+  shapes.insert(shapes.end(), {{1, 3, 1}, {13, 29, 5}, {1, 97, 61}, {11, 1, 1}});
+  uint64_t seed = 9500;
+  for (const Shape3& s : shapes) {
+    for (bool affine : {false, true}) {
+      for (bool with_bias : {true, false}) {
+        ++seed;
+        INFO("seed " << seed << " rows " << s.rows << " N " << s.N << " K " << s.K << " affine "
+                     << affine << " bias " << with_bias);
+        const QCase c = linear_case("int8-static", s.rows, s.N, s.K, seed, with_bias);
+        const Built b = build(c, static_activation(affine));
+        CHECK(b.fast->describe().find("int8 GEMM") != std::string::npos);
+        auto got = run(*b.fast, c, c.inputs[0].data, s.rows, s.N, s.K);
+        auto want = run(*b.reference, c, c.inputs[0].data, s.rows, s.N, s.K);
+        REQUIRE(got.is_ok());
+        REQUIRE(want.is_ok());
+        CHECK(max_abs(*want) > 0.0f);
+        std::size_t differing = 0;
+        for (std::size_t i = 0; i < got->size(); ++i) differing += (*got)[i] != (*want)[i];
+        CHECK(differing == 0);
+      }
+    }
+  }
+}
+
+// The vectorized fixed-parameter quantizer against the scalar definition, code for code: exact
+// ties (s a power of two, so x / s is exact: round half to even decides), values far outside
+// the range (clamped), and the row lengths around the 16-lane blocks.
+TEST_CASE("quantize_row_fixed_checked gives quantize_row_fixed's codes") {
+  const uint64_t seed = 9600;
+  MESSAGE("seed " << seed);
+  for (bool affine : {false, true}) {
+    ActivationQuant a = static_activation(affine);
+    a.scale = 1.0f / 64.0f;
+    for (const int64_t K : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{17}, int64_t{100}}) {
+      std::vector<float> x = random_floats(K, seed + K, -3.0f, 3.0f);
+      for (int64_t k = 0; k < K; k += 3) x[k] = (std::nearbyint(x[k] * 64.0f) + 0.5f) / 64.0f;
+      x[K / 2] = affine ? 1e30f : -1e30f;
+      const int32_t offset = affine ? 128 : 0;
+      std::vector<int8_t> want(K), got(K);
+      ops::quantized::quantize_row_fixed(x.data(), K, a, offset, want.data());
+      int64_t bad = -1;
+      REQUIRE(ops::quantized::quantize_row_fixed_checked(x.data(), K, a, offset, got.data(), &bad));
+      INFO("affine " << affine << " K " << K);
+      CHECK(got == want);
+    }
+  }
+}
+
+TEST_CASE("int8-static rejects NaN and inf activations like the reference") {
+  const uint64_t seed = 9700;
+  MESSAGE("seed " << seed);
+  const int64_t rows = 5, N = 9, K = 33;
+  for (bool affine : {false, true}) {
+    for (const float bad :
+         {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+          -std::numeric_limits<float>::infinity()}) {
+      QCase c = linear_case("int8-static", rows, N, K, seed);
+      c.inputs[0].data[3 * K + 20] = bad;
+      c.inputs[0].data[4 * K + 1] = bad;  // a later one is not the one named
+      INFO("value " << bad << " affine " << affine);
+      const Built b = build(c, static_activation(affine));
+      auto got = run(*b.fast, c, c.inputs[0].data, rows, N, K);
+      auto want = run(*b.reference, c, c.inputs[0].data, rows, N, K);
+      REQUIRE_FALSE(got.is_ok());
+      REQUIRE_FALSE(want.is_ok());
+      const std::string msg = got.status().to_string();
+      INFO(msg);
+      CHECK(msg == want.status().to_string());
+      CHECK(msg.find("int8-static input 'x' has") != std::string::npos);
+      CHECK(msg.find("at row 3, column 20") != std::string::npos);
     }
   }
 }

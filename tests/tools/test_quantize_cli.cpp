@@ -288,6 +288,35 @@ TEST_CASE("qrt compare: a model against itself is exact, against int8 it is not"
   }
 }
 
+// A static int8 model keeps int8 codes from fc1 to fc2 and from fc2 to fc3 (through the Relus):
+// compare dequantizes those values, says so on their rows, and every layer gets a finite SQNR.
+TEST_CASE("qrt compare: static int8 chain values are compared dequantized") {
+  Fixture f;
+  MESSAGE("seed " << f.seed());
+  const std::string calib =
+      f.npy("calib", {37, kIn}, testing::random_floats(37 * kIn, f.seed() + 40, -2.0f, 2.0f));
+  REQUIRE(f.run(f.quantize_to("static.qrt") + "--mode static --keep none --calib '" + calib + "'")
+              .code == 0);
+  const CliResult r = f.run("compare '" + f.model() + "' '" + f.path("static.qrt") +
+                            "' --input x='" + f.input() + "'");
+  INFO("stdout:\n" << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.code == 0);
+  CHECK(contains(r.out, "5 activations paired"));
+  for (const char* value : {"fc1_out", "relu1_out", "fc2_out", "relu2_out", "fc3_out"}) {
+    INFO(value);
+    const std::string line = line_of(r.out, value);
+    std::istringstream fields(line);
+    std::string name, shape_a, shape_b, sqnr;
+    fields >> name >> shape_a >> shape_b >> sqnr;
+    const double db = std::strtod(sqnr.c_str(), nullptr);
+    CHECK(std::isfinite(db));
+    CHECK(db > 10.0);
+    CHECK(db < 80.0);
+    // fc3's output is the graph's float output; the others are codes between int8-static Linears.
+    CHECK(contains(line, "(int8 codes, dequantized)") == (std::string(value) != "fc3_out"));
+  }
+}
+
 // --keep auto: a model whose middle layer has a weight with a large outlier column (per-channel
 // int8 then spends its levels on that column) keeps exactly that layer; the reasons with the
 // measured sensitivities reach the file and `qrt inspect`; no progress bar off a terminal.
