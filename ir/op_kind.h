@@ -19,6 +19,12 @@ struct LinearAttrs {
 struct LstmAttrs {
   int64_t hidden_size = 0;
   int64_t num_layers = 1;
+  // QAT (docs/quantization.md §8): the float LSTM quantizes and dequantizes what the int8-static
+  // kernel quantizes with the fixed hidden-state scale 1/127 (clamp ±127): the copy of h_{t-1}
+  // that feeds the recurrent projection (h0 at t = 0) and the layer-(l-1) hidden sequence that
+  // feeds layer l's input projection. The carried state (h_t outputs, c_t) is not rounded, as in
+  // the int8 kernel, so the QAT forward sees the codes the converted graph computes.
+  bool hidden_fake_quant = false;
   bool operator==(const LstmAttrs&) const = default;
 };
 // Normalizes over the last dimension: y = (x - mean) / sqrt(var + eps) * gamma + beta.

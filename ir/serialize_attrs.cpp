@@ -54,7 +54,8 @@ Result<std::pair<fb::Attrs, flatbuffers::Offset<void>>> encode_attrs(
       [&](const auto& a) {
         using A = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<A, LstmAttrs>) {
-          value = fb::CreateLstmAttrs(fbb, a.hidden_size, a.num_layers).Union();
+          value =
+              fb::CreateLstmAttrs(fbb, a.hidden_size, a.num_layers, a.hidden_fake_quant).Union();
         } else if constexpr (std::is_same_v<A, LayerNormAttrs>) {
           value = fb::CreateLayerNormAttrs(fbb, a.eps).Union();
         } else if constexpr (std::is_same_v<A, LeakyReluAttrs>) {
@@ -95,7 +96,7 @@ Result<Attrs> decode_attrs(OpKind op, const fb::Node& node) {
   switch (expected) {
     case fb::Attrs::LstmAttrs: {
       const auto* a = node.attrs_as_LstmAttrs();
-      return Attrs{LstmAttrs{a->hidden_size(), a->num_layers()}};
+      return Attrs{LstmAttrs{a->hidden_size(), a->num_layers(), a->hidden_fake_quant()}};
     }
     case fb::Attrs::LayerNormAttrs:
       return Attrs{LayerNormAttrs{node.attrs_as_LayerNormAttrs()->eps()}};

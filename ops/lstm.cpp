@@ -10,6 +10,11 @@
 // then adds one [B, H] x [H, 4H] product. y doubles as the inter-layer sequence: layer l's input
 // projection has consumed all of layer l-1's h sequence before layer l's recurrence overwrites it.
 // The products are LstmKernelBase::project (f32 here, quantized in ops/quantized/).
+//
+// Under LstmAttrs::hidden_fake_quant (QAT), the f32 kernel's projections read h_{t-1} and the
+// layer-(l-1) sequence through lstm_hidden_fake_quant, a rounded copy in the projection
+// workspace, while y, h_n, c_n and the carried state stay unrounded: the int8-static kernel's
+// arithmetic in float.
 #include "ops/lstm.h"
 
 #include <algorithm>
@@ -17,10 +22,12 @@
 #include <cstring>
 
 #include "ops/cpu_parallel.h"
+#include "ops/fake_quant.h"
 #include "ops/gemm_f32.h"
 #include "ops/kernel_support.h"
 #include "ops/lstm_cell.h"
 #include "ops/quantized/lane_packed_gemm.h"
+#include "ops/quantized/projection.h"
 
 namespace qrt::ops {
 
@@ -45,6 +52,8 @@ class LstmKernel final : public LstmKernelBase {
  protected:
   Status check_types(const runtime::PrepareContext& ctx) override {
     packed_.clear();
+    QRT_ASSIGN_OR_RETURN(const ir::LstmAttrs* attrs, node_attrs<ir::LstmAttrs>(ctx.node));
+    hidden_fake_quant_ = attrs->hidden_fake_quant;
     const std::size_t n = ctx.node.inputs.size();
     return check_context(ctx, n, n, 3, 1);
   }
@@ -62,9 +71,21 @@ class LstmKernel final : public LstmKernelBase {
     packed_.push_back(std::move(packed));  // order: layer 0 input, layer 0 hidden, layer 1 ...
     return Status::ok();
   }
-  std::size_t projection_workspace_bytes() const override { return 0; }
+  // The rounded copy of the largest hidden-state input: layer l > 0's B·T rows.
+  std::size_t projection_workspace_bytes() const override {
+    if (!hidden_fake_quant_) return 0;
+    const Dims& d = dims();
+    return static_cast<std::size_t>(std::max(d.B * d.T, d.B) * d.H) * sizeof(float);
+  }
   Status project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
-                 const void* weight, const void* bias, float* y, int64_t ldy, void*) override {
+                 const void* weight, const void* bias, float* y, int64_t ldy,
+                 void* workspace) override {
+    if (hidden_fake_quant_ && (matrix == Matrix::kHidden || layer > 0)) {
+      auto* rounded = static_cast<float*>(workspace);
+      lstm_hidden_fake_quant(rows, dims().H, x, ldx, rounded);
+      x = rounded;
+      ldx = dims().H;
+    }
     const std::size_t i = 2 * static_cast<std::size_t>(layer) + (matrix == Matrix::kInput ? 0 : 1);
     if (!packed_[i].bytes.empty()) {
       quantized::lane_packed_gemm(packed_[i], x, ldx, rows, static_cast<const float*>(bias), y, ldy,
@@ -84,9 +105,22 @@ class LstmKernel final : public LstmKernelBase {
 
  private:
   std::vector<quantized::LanePackedWeights> packed_;
+  bool hidden_fake_quant_ = false;
 };
 
 }  // namespace
+
+void lstm_hidden_fake_quant(int64_t rows, int64_t cols, const float* x, int64_t ldx, float* out) {
+  // The int8-static LSTM's hidden-state parameters are ActivationQuant's defaults.
+  constexpr quantized::ActivationQuant kHidden;
+  const ir::FakeQuantRange range{kHidden.qmin, kHidden.qmax};
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < cols; ++k) {
+      const float h = x[r * ldx + k];
+      out[r * cols + k] =
+          std::isnan(h) ? h : fake_quant_value(h, kHidden.scale, kHidden.zero_point, range);
+    }
+}
 
 Status LstmKernelBase::prepare(const runtime::PrepareContext& ctx) {
   const ir::Node& node = ctx.node;

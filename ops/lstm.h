@@ -17,6 +17,12 @@ namespace qrt::ops {
 
 std::unique_ptr<runtime::Kernel> make_lstm_kernel();
 
+// out[r·cols + k] = x[r·ldx + k] quantized and dequantized as the int8-static LSTM quantizes a
+// hidden state (ops/quantized: scale 1/127, codes clamped to ±127, round half to even), for
+// r < rows, k < cols: what the f32 forward and backward give the projections under
+// ir::LstmAttrs::hidden_fake_quant. NaN stays NaN (the f32 kernel does not check its data).
+void lstm_hidden_fake_quant(int64_t rows, int64_t cols, const float* x, int64_t ldx, float* out);
+
 // Inputs: x, h0?, c0?, then per layer w_ih [4H, In_l], w_hh [4H, H], b_ih? [4H], b_hh? [4H].
 inline constexpr std::size_t kLstmFirstLayerInput = 3;
 inline constexpr std::size_t kLstmInputsPerLayer = 4;

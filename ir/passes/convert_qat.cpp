@@ -4,7 +4,8 @@
 // 1. Read every FakeQuant: weight ones (x is a constant) give the learned per-channel weight
 //    scales, activation ones the learned per-tensor scale / zero point of the value they read.
 // 2. Remove them: readers of a FakeQuant's output read its input again; constants nothing reads
-//    any more (the scales) are dropped.
+//    any more (the scales) are dropped. LSTMs lose hidden_fake_quant: the int8-static kernel
+//    rounds the hidden state itself.
 // 3. Run the ordinary pass (quantize_static / quantize_nf4) on that float graph with a policy that
 //    converts exactly the fake-quantized layers, then replace what it computed from the float
 //    values by the learned parameters: activation QuantParams, and int8 weight codes
@@ -72,8 +73,9 @@ Result<std::map<ValueId, FakeQuantInfo>> read_fake_quants(const Graph& g) {
   return out;
 }
 
-// `g` without its FakeQuant nodes (readers read their inputs) and without the values nothing
-// refers to any more; value ids are renumbered, names kept.
+// `g` without its FakeQuant nodes (readers read their inputs), without the LSTMs' hidden-state
+// fake quantization and without the values nothing refers to any more; value ids are renumbered,
+// names kept.
 Graph remove_fake_quants(const Graph& g) {
   std::map<ValueId, ValueId> bypass;
   for (const Node& node : g.nodes)
@@ -90,6 +92,7 @@ Graph remove_fake_quants(const Graph& g) {
     Node n = node;
     for (ValueId& id : n.inputs)
       if (id != kNoValue) id = resolve(id);
+    if (auto* lstm = std::get_if<LstmAttrs>(&n.attrs)) lstm->hidden_fake_quant = false;
     out.nodes.push_back(std::move(n));
   }
   for (ValueId& id : out.outputs) id = resolve(id);

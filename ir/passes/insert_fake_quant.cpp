@@ -3,6 +3,7 @@
 // quantize_nf4 with the same policy), so the QAT graph simulates exactly the values those passes
 // would quantize, with their initial parameters.
 #include <map>
+#include <set>
 #include <utility>
 
 #include "ir/op_schema.h"
@@ -37,11 +38,15 @@ class QatGraphBuilder {
   // Readers of `source` at (node index, slot) read the fake-quantized value instead.
   void plan(ValueId source, PlannedFakeQuant fq) { planned_.emplace(source, std::move(fq)); }
   void reroute(int node, size_t slot) { reroutes_[node].push_back(slot); }
+  // The LSTM `node` rounds its hidden-state inputs as the int8-static kernel does.
+  void fake_quant_lstm_hidden(int node) { lstm_hidden_.insert(node); }
 
   Result<Graph> build(const std::vector<PrecisionRecord>& records) {
     for (size_t n = 0; n < in_.nodes.size(); ++n) {
       Node node = in_.nodes[n];
       node.precision = records[n];
+      if (lstm_hidden_.count(static_cast<int>(n)))
+        std::get<LstmAttrs>(node.attrs).hidden_fake_quant = true;
       for (size_t slot : reroutes_[static_cast<int>(n)]) {
         QRT_ASSIGN_OR_RETURN(const ValueId faked, faked_value(node.inputs[slot]));
         node.inputs[slot] = faked;
@@ -97,6 +102,7 @@ class QatGraphBuilder {
   Graph out_;
   std::map<ValueId, PlannedFakeQuant> planned_;
   std::map<int, std::vector<size_t>> reroutes_;
+  std::set<int> lstm_hidden_;
   std::map<ValueId, ValueId> faked_;
 };
 
@@ -194,6 +200,7 @@ Result<Graph> insert_fake_quant(const Graph& graph, const CalibrationTable& tabl
       builder.reroute(static_cast<int>(n), slot);
     }
     if (nf4) continue;
+    if (node.op == OpKind::kLSTM) builder.fake_quant_lstm_hidden(static_cast<int>(n));
     const ValueId x = node.inputs[0];
     if (!planned.count(x)) {
       QRT_ASSIGN_OR_RETURN(PlannedFakeQuant fq,

@@ -295,11 +295,11 @@ std::vector<Case> cases() {
          s.act_fake_quant_bits = 12;
          return make_model(s);
        }},
-      {"newer_format_version.qrt", "format version 4",
-       "Model.format_version is 4; this reader knows 3",
+      {"newer_format_version.qrt", "format version 5",
+       "Model.format_version is 5; this reader knows 4",
        [] {
          Spec s;
-         s.format_version = 4;
+         s.format_version = 5;
          return make_model(s);
        }},
   };

@@ -242,5 +242,45 @@ TEST_CASE("FakeQuant attributes round trip field by field") {
   CHECK(fake_quants == 2);
 }
 
+ir::LstmAttrs& lstm_attrs(ir::Graph& g) {
+  const int n = g.find_node("lstm");
+  REQUIRE(n >= 0);
+  return std::get<ir::LstmAttrs>(g.nodes[static_cast<std::size_t>(n)].attrs);
+}
+
+TEST_CASE("LstmAttrs.hidden_fake_quant round trips; a version-3 LSTM reads it as false") {
+  MESSAGE("seed " << kSeed);
+  ir::Graph g = testing::every_op_graph(kSeed);
+  lstm_attrs(g).hidden_fake_quant = true;
+  auto bytes = ir::serialize_model(g);
+  REQUIRE(bytes.is_ok());
+  auto owner = aligned_copy(*bytes);
+  auto loaded = ir::load_model_from_memory(owner.get(), bytes->size(), owner);
+  INFO(loaded.status().to_string());
+  REQUIRE(loaded.is_ok());
+  CHECK(lstm_attrs(*loaded).hidden_fake_quant);
+  testing::check_graphs_equal(g, *loaded);
+
+  // Written without the field (the default is not stored), as a version-3 writer wrote it.
+  lstm_attrs(g).hidden_fake_quant = false;
+  bytes = ir::serialize_model(g);
+  REQUIRE(bytes.is_ok());
+  const fb::Graph* stored = fb::GetSizePrefixedModel(bytes->data())->graph();
+  bool found = false;
+  for (const fb::Node* n : *stored->nodes()) {
+    if (n->attrs_type() != fb::Attrs::LstmAttrs) continue;
+    found = true;
+    CHECK(reinterpret_cast<const flatbuffers::Table*>(n->attrs())
+              ->GetOptionalFieldOffset(fb::LstmAttrs::VT_HIDDEN_FAKE_QUANT) == 0);
+  }
+  CHECK(found);
+  flatbuffers::WriteScalar<uint32_t>(format_version_field(*bytes), 3);
+  owner = aligned_copy(*bytes);
+  loaded = ir::load_model_from_memory(owner.get(), bytes->size(), owner);
+  INFO(loaded.status().to_string());
+  REQUIRE(loaded.is_ok());
+  CHECK(!lstm_attrs(*loaded).hidden_fake_quant);
+}
+
 }  // namespace
 }  // namespace qrt

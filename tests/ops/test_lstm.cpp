@@ -2,6 +2,7 @@
 // reference.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "ops/lstm_cell.h"
@@ -26,11 +27,12 @@ struct LstmProblem {
   HostTensor x;
   std::optional<HostTensor> h0, c0;
   std::vector<LayerWeights> layers;
+  bool hidden_fake_quant = false;
 };
 
 OpCase lstm_case(const LstmProblem& p) {
   const auto L = static_cast<int64_t>(p.layers.size());
-  OpCase c{ir::OpKind::kLSTM, ir::LstmAttrs{p.H, L}, {p.x, p.h0, p.c0}, {}};
+  OpCase c{ir::OpKind::kLSTM, ir::LstmAttrs{p.H, L, p.hidden_fake_quant}, {p.x, p.h0, p.c0}, {}};
   for (const LayerWeights& lw : p.layers) {
     c.inputs.push_back(lw.w_ih);
     c.inputs.push_back(lw.w_hh);
@@ -45,14 +47,29 @@ double sigmoid_ref(double v) {
   return 1.0 / (1.0 + std::exp(-v));
 }
 
-// Straightforward float64 LSTM: y, h_n, c_n.
-std::vector<std::vector<double>> lstm_reference(const LstmProblem& p) {
+// The hidden-state fake quant written from its definition: h on the int8 grid of step 1/127,
+// round half to even, codes within ±127. `tie_margin` tracks how close any h came to a rounding
+// boundary (in codes), since float and float64 may round differently there.
+double hidden_grid(double h, double& tie_margin) {
+  const double v = h * 127.0;
+  tie_margin = std::fmin(tie_margin, std::fabs(std::fabs(v - std::floor(v)) - 0.5));
+  return std::clamp(std::nearbyint(v), -127.0, 127.0) / 127.0;
+}
+
+// Straightforward float64 LSTM: y, h_n, c_n. With p.hidden_fake_quant, the projections read
+// h_{t-1} and the layer below's sequence through hidden_grid.
+std::vector<std::vector<double>> lstm_reference(const LstmProblem& p,
+                                                double* tie_margin = nullptr) {
   const int64_t B = p.B, T = p.T, H = p.H, L = static_cast<int64_t>(p.layers.size());
   std::vector<double> seq(p.x.data.begin(), p.x.data.end());  // [B, T, In]
   int64_t in = p.C;
   std::vector<double> h_n(L * B * H), c_n(L * B * H);
+  double margin = 0.5;
+  auto read = [&](double h) { return p.hidden_fake_quant ? hidden_grid(h, margin) : h; };
   for (int64_t l = 0; l < L; ++l) {
     const LayerWeights& lw = p.layers[l];
+    if (l > 0)
+      for (double& v : seq) v = read(v);
     std::vector<double> out(B * T * H);
     for (int64_t b = 0; b < B; ++b) {
       std::vector<double> h(H), c(H);
@@ -61,12 +78,13 @@ std::vector<std::vector<double>> lstm_reference(const LstmProblem& p) {
         c[j] = p.c0 ? p.c0->data[(l * B + b) * H + j] : 0.0;
       }
       for (int64_t t = 0; t < T; ++t) {
-        std::vector<double> gate(4 * H);
+        std::vector<double> gate(4 * H), h_read(H);
+        for (int64_t k = 0; k < H; ++k) h_read[k] = read(h[k]);
         for (int64_t r = 0; r < 4 * H; ++r) {
           double s = (lw.b_ih ? lw.b_ih->data[r] : 0.0) + (lw.b_hh ? lw.b_hh->data[r] : 0.0);
           for (int64_t k = 0; k < in; ++k)
             s += double(lw.w_ih.data[r * in + k]) * seq[(b * T + t) * in + k];
-          for (int64_t k = 0; k < H; ++k) s += double(lw.w_hh.data[r * H + k]) * h[k];
+          for (int64_t k = 0; k < H; ++k) s += double(lw.w_hh.data[r * H + k]) * h_read[k];
           gate[r] = s;
         }
         for (int64_t j = 0; j < H; ++j) {
@@ -85,13 +103,18 @@ std::vector<std::vector<double>> lstm_reference(const LstmProblem& p) {
     seq = out;
     in = H;
   }
+  if (tie_margin != nullptr) *tie_margin = margin;
   return {seq, h_n, c_n};
 }
 
 void check_against_reference(const LstmProblem& p) {
   auto got = run_cpu_op(lstm_case(p));
   REQUIRE_MESSAGE(got.is_ok(), got.status().to_string());
-  const auto ref = lstm_reference(p);
+  double tie_margin = 0.5;
+  const auto ref = lstm_reference(p, &tie_margin);
+  // Farther from a rounding boundary than float error reaches (~1e-6 · 127): both round alike.
+  REQUIRE_MESSAGE(tie_margin > 1e-3,
+                  "a hidden state lies " << tie_margin << " codes from a rounding boundary");
   const char* names[] = {"y", "h_n", "c_n"};
   for (int o = 0; o < 3; ++o) {
     REQUIRE((*got)[o].size() == ref[o].size());
@@ -185,6 +208,37 @@ TEST_CASE("LSTM: random problems against a float64 reference") {
     }
     check_against_reference(p);
   }
+}
+
+TEST_CASE("LSTM with hidden_fake_quant: projections read h on the 1/127 grid, states unrounded") {
+  const uint64_t seed = 7100;
+  MESSAGE("seed " << seed);
+  // Large weights and h0 make the rounding change the outputs far beyond kLstmTol.
+  LstmProblem p{2, 4, 3, 3, random_tensor({2, 4, 3}, seed), {}, {}, {}};
+  p.h0 = random_tensor({2, 2, 3}, seed + 1);
+  p.c0 = random_tensor({2, 2, 3}, seed + 2);
+  for (int64_t l = 0; l < 2; ++l) {
+    const uint64_t s = seed + 10 * (l + 1);
+    LayerWeights lw{
+        random_tensor({12, 3}, s, -2.0f, 2.0f), random_tensor({12, 3}, s + 1, -2.0f, 2.0f), {}, {}};
+    lw.b_ih = random_tensor({12}, s + 2);
+    p.layers.push_back(lw);
+  }
+  auto unrounded = run_cpu_op(lstm_case(p));
+  REQUIRE(unrounded.is_ok());
+  p.hidden_fake_quant = true;
+  check_against_reference(p);
+  auto rounded = run_cpu_op(lstm_case(p));
+  REQUIRE(rounded.is_ok());
+  CHECK(max_abs_diff((*rounded)[0], (*unrounded)[0]) > 100 * kLstmTol);
+  // h_n is the unrounded last h_t (the top layer's equals y's last step); y is off the grid.
+  for (int64_t b = 0; b < p.B; ++b)
+    for (int64_t j = 0; j < p.H; ++j)
+      CHECK((*rounded)[1][(p.B + b) * p.H + j] == (*rounded)[0][(b * p.T + p.T - 1) * p.H + j]);
+  float off_grid = 0.0f;
+  for (float h : (*rounded)[0])
+    off_grid = std::fmax(off_grid, std::fabs(h * 127 - std::nearbyint(h * 127)));
+  CHECK(off_grid > 0.01f);
 }
 
 TEST_CASE("LSTM: prepare names the node and the bad weight") {

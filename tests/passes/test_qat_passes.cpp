@@ -241,16 +241,31 @@ TEST_CASE("convert_qat int8 on a small LSTM model: outputs within one step") {
   int fake_quants = 0;
   for (const ir::Node& n : qat.nodes) fake_quants += n.op == ir::OpKind::kFakeQuant;
   CHECK(fake_quants == 7);
+  // The int8-static LSTM kernel rounds h_{t-1} (and layer 1's input sequence) to the grid 1/127
+  // inside the op; the QAT LSTM simulates that rounding, the converted one leaves it to the kernel.
+  CHECK(std::get<ir::LstmAttrs>(node(qat, "lstm").attrs).hidden_fake_quant);
   const ir::Graph converted = checked(ir::passes::convert_qat(qat));
   CHECK(node(converted, "lstm").precision.precision == "int8-static");
   CHECK(node(converted, "head").precision.precision == "int8-static");
+  CHECK(!std::get<ir::LstmAttrs>(node(converted, "lstm").attrs).hidden_fake_quant);
   const runtime::Tensor input = random_input(g, kBatch, passes_test::kSeed + 9);
-  // The int8-static LSTM kernel also rounds h_{t-1} (and layer 1's input sequence) to the grid
-  // 1/127 at every step; that happens inside the op, where the QAT graph has no FakeQuant, so the
-  // converted model differs from the QAT model by that rounding too (each h off by <= 1/254,
-  // carried through W_hh over T = 5 steps and 2 layers). Measured: 2.6 output steps.
-  constexpr float kLstmHiddenRoundingSteps = 4.0f;
-  check_within_steps(run(converted, input), run(qat, input), kLstmHiddenRoundingSteps);
+  check_within_steps(run(converted, input), run(qat, input));
+}
+
+TEST_CASE("NF4 QAT leaves the LSTM hidden state unrounded (weights only)") {
+  const ir::Graph g = passes_test::lstm_model();
+  ir::passes::QatOptions options;
+  options.mode = ir::passes::QatMode::kNF4;
+  options.policy = quantize_all();
+  options.nf4_block_size = 32;  // the LSTM's reductions are 32 long
+  const ir::Graph qat = checked(ir::passes::insert_fake_quant(g, {}, options));
+  int lstm_weight_fake_quants = 0;
+  for (const ir::Node& n : qat.nodes)
+    lstm_weight_fake_quants +=
+        n.op == ir::OpKind::kFakeQuant &&
+        qat.values[static_cast<size_t>(n.inputs[0])].name.rfind("lstm.", 0) == 0;
+  CHECK(lstm_weight_fake_quants == 4);  // the LSTM is fake-quantized, its hidden state is not
+  CHECK(!std::get<ir::LstmAttrs>(node(qat, "lstm").attrs).hidden_fake_quant);
 }
 
 TEST_CASE("NF4 QAT: weights only; convert gives the NF4 graph of the trained weights") {

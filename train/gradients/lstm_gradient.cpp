@@ -10,12 +10,18 @@
 // dh_next/dc_next start from dh_n/dc_n of the layer and end as dh0/dc0. Over all steps at once:
 //   dW_ih += daᵀ·in_seq     dW_hh += daᵀ·h_prev_seq (h_{t-1} rows)     db_ih, db_hh += Σ_{b,t} da
 //   d(in_seq) = da·W_ih     (dx for layer 0, the layer below's dh_seq otherwise).
+// Under LstmAttrs::hidden_fake_quant the projections read rounded copies of h_{t-1} (h0 at t = 0)
+// and of the layer below's sequence, as the forward does: the products and dW use the rounded
+// values, and the rounding passes gradients straight through: h_t lies in (-1, 1), inside the
+// clamp, where the clipped straight-through estimator of docs/quantization.md §8 is the identity
+// (a given h0 is treated the same, clamped or not).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "ops/activation_math.h"
+#include "ops/lstm.h"
 #include "train/gradients/gradient_support.h"
 #include "train/gradients/gradients.h"
 #include "train/gradients/matmul_gradient.h"
@@ -41,6 +47,11 @@ struct Dims {
 // (i, f, g, o), cell states c_t and hidden states h_t [B·T, H] (row b·T + t).
 struct LayerTrace {
   FloatBuffer gates, c, h;
+  // Under hidden_fake_quant: lstm_hidden_fake_quant of h and of the layer's initial h [B, H],
+  // which the projections read instead of them. Null otherwise.
+  FloatBuffer h_rounded, h0_rounded;
+  const float* h_read() const { return h_rounded ? h_rounded.get() : h.get(); }
+  const float* h0_read(const float* h0) const { return h0_rounded ? h0_rounded.get() : h0; }
 };
 
 Status check_shapes(const GradientArgs& args, const Dims& d) {
@@ -76,9 +87,9 @@ const float* initial_state(const runtime::ConstTensorView& state, const Dims& d,
   return state.present() ? state.as<float>() + layer * d.B * d.H : zeros;
 }
 
-// Recomputes layer `l` exactly as ops/lstm.cpp does.
+// Recomputes layer `l` exactly as ops/lstm.cpp does (`seq_in` as the input projection reads it).
 LayerTrace forward_layer(const GradientArgs& args, const Dims& d, int64_t l, const float* seq_in,
-                         const float* zeros) {
+                         const float* zeros, bool hidden_fake_quant) {
   const int64_t H = d.H, G = 4 * H, T = d.T;
   const float* w_ih = args.inputs[input_index(l, 0)].as<float>();
   const float* w_hh = args.inputs[input_index(l, 1)].as<float>();
@@ -89,7 +100,13 @@ LayerTrace forward_layer(const GradientArgs& args, const Dims& d, int64_t l, con
   // Input projections of all steps first (into the gate buffer), then the recurrence.
   gemm_xwt_parallel(d.B * T, G, d.in(l), seq_in, d.in(l), w_ih, b_ih, trace.gates.get(), G);
   const FloatBuffer h_proj = uninitialized_floats(d.B * G);
-  const float* h_prev = initial_state(args.inputs[1], d, l, zeros);
+  const float* h0 = initial_state(args.inputs[1], d, l, zeros);
+  if (hidden_fake_quant) {
+    trace.h0_rounded = uninitialized_floats(d.B * H);
+    ops::lstm_hidden_fake_quant(d.B, H, h0, H, trace.h0_rounded.get());
+    trace.h_rounded = uninitialized_floats(d.B * T * H);
+  }
+  const float* h_prev = trace.h0_read(h0);
   const float* c0 = initial_state(args.inputs[2], d, l, zeros);
   int64_t h_stride = H;
   for (int64_t t = 0; t < T; ++t) {
@@ -113,8 +130,10 @@ LayerTrace forward_layer(const GradientArgs& args, const Dims& d, int64_t l, con
         c[j] = f_gate * c_prev[j] + i_gate * g_gate;
         h[j] = o_gate * std::tanh(c[j]);
       }
+      if (hidden_fake_quant)
+        ops::lstm_hidden_fake_quant(1, H, h, H, trace.h_rounded.get() + row * H);
     }
-    h_prev = trace.h.get() + t * H;
+    h_prev = trace.h_read() + t * H;
     h_stride = T * H;
   }
   return trace;
@@ -152,8 +171,8 @@ Status lstm_backward(const GradientArgs& args) {
   std::vector<LayerTrace> traces;
   traces.reserve(static_cast<std::size_t>(d.L));
   for (int64_t l = 0; l < d.L; ++l) {
-    const float* seq_in = l == 0 ? args.inputs[0].as<float>() : traces.back().h.get();
-    traces.push_back(forward_layer(args, d, l, seq_in, zeros.data()));
+    const float* seq_in = l == 0 ? args.inputs[0].as<float>() : traces.back().h_read();
+    traces.push_back(forward_layer(args, d, l, seq_in, zeros.data(), attrs->hidden_fake_quant));
   }
 
   // dL/d(layer output sequence) [B·T, H]: dy for the top layer, then d(in_seq) of the layer above.
@@ -216,15 +235,15 @@ Status lstm_backward(const GradientArgs& args) {
     if ((dw_ih != nullptr || dw_hh != nullptr) && BT > 0) {
       const FloatBuffer dgates_t = transposed(dgates.get(), BT, G, G);  // [4H, B·T]
       if (dw_ih != nullptr) {
-        const float* seq_in = l == 0 ? args.inputs[0].as<float>() : traces[l - 1].h.get();
+        const float* seq_in = l == 0 ? args.inputs[0].as<float>() : traces[l - 1].h_read();
         const FloatBuffer seq_in_t = transposed(seq_in, BT, d.in(l), d.in(l));  // [In, B·T]
         accumulate_gemm_xwt(G, d.in(l), BT, dgates_t.get(), BT, seq_in_t.get(), dw_ih, d.in(l));
       }
       if (dw_hh != nullptr) {
         // h_prev_t[j, b·T + t] = h_{t-1}[b, j]: the transposed h sequence shifted one step right
         // within each batch row, with h0 (or zeros) in front.
-        const float* h0 = initial_state(args.inputs[1], d, l, zeros.data());
-        const FloatBuffer h_t = transposed(tr.h.get(), BT, H, H);  // [H, B·T]
+        const float* h0 = tr.h0_read(initial_state(args.inputs[1], d, l, zeros.data()));
+        const FloatBuffer h_t = transposed(tr.h_read(), BT, H, H);  // [H, B·T]
         const FloatBuffer h_prev_t = uninitialized_floats(H * BT);
         for (int64_t j = 0; j < H; ++j)
           for (int64_t b = 0; b < B; ++b) {

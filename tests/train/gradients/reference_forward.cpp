@@ -45,7 +45,8 @@ std::vector<Tensor64> linear64(const Inputs64& in) {
   return {y};
 }
 
-std::vector<Tensor64> lstm64(const Inputs64& in, const ir::LstmAttrs& attrs) {
+std::vector<Tensor64> lstm64(const Inputs64& in, const ir::LstmAttrs& attrs,
+                             const std::function<double(double)>& hidden_read) {
   const Tensor64& x = *in[0];
   const int64_t B = x.shape[0], T = x.shape[1], C = x.shape[2];
   const int64_t H = attrs.hidden_size, L = attrs.num_layers;
@@ -58,17 +59,21 @@ std::vector<Tensor64> lstm64(const Inputs64& in, const ir::LstmAttrs& attrs) {
     const Tensor64& w_hh = *in[4 + 4 * l];
     const std::optional<Tensor64>& b_ih = in[5 + 4 * l];
     const std::optional<Tensor64>& b_hh = in[6 + 4 * l];
+    if (hidden_read && l > 0)
+      for (double& v : seq) v = hidden_read(v);
     std::vector<double> out(B * T * H);
     for (int64_t b = 0; b < B; ++b) {
       std::vector<double> h(H, 0.0), c(H, 0.0);
       if (in[1]) std::copy_n(in[1]->data.begin() + (l * B + b) * H, H, h.begin());
       if (in[2]) std::copy_n(in[2]->data.begin() + (l * B + b) * H, H, c.begin());
       for (int64_t t = 0; t < T; ++t) {
-        std::vector<double> a(4 * H);
+        std::vector<double> h_in = h, a(4 * H);
+        if (hidden_read)
+          for (double& v : h_in) v = hidden_read(v);
         for (int64_t r = 0; r < 4 * H; ++r) {
           double acc = (b_ih ? b_ih->data[r] : 0.0) + (b_hh ? b_hh->data[r] : 0.0);
           for (int64_t k = 0; k < In; ++k) acc += w_ih.data[r * In + k] * seq[(b * T + t) * In + k];
-          for (int64_t k = 0; k < H; ++k) acc += w_hh.data[r * H + k] * h[k];
+          for (int64_t k = 0; k < H; ++k) acc += w_hh.data[r * H + k] * h_in[k];
           a[r] = acc;
         }
         for (int64_t j = 0; j < H; ++j) {

@@ -2,6 +2,8 @@
 // ir/ops.def and PyTorch's documentation: the functions the finite differences differentiate.
 #pragma once
 
+#include <functional>
+
 #include "ir/op_kind.h"
 #include "tests/train/gradients/gradient_harness.h"
 
@@ -10,7 +12,11 @@ namespace qrt::testing {
 // y = x·Wᵀ + b  (x [..., K], W [N, K], b? [N]).
 std::vector<Tensor64> linear64(const Inputs64& in);
 // PyTorch nn.LSTM, batch_first, gates i, f, g, o; inputs as ir/ops.def; outputs y, h_n, c_n.
-std::vector<Tensor64> lstm64(const Inputs64& in, const ir::LstmAttrs& attrs);
+// `hidden_read`, when given, maps every hidden-state value a projection reads (per layer: for
+// l > 0 the layer below's sequence, then per batch row and step h_{t-1}, in that order): what
+// LstmAttrs::hidden_fake_quant rounds.
+std::vector<Tensor64> lstm64(const Inputs64& in, const ir::LstmAttrs& attrs,
+                             const std::function<double(double)>& hidden_read = nullptr);
 // (x - mean)/sqrt(var + eps)·gamma + beta over the last dim, biased variance.
 std::vector<Tensor64> layer_norm64(const Inputs64& in, const ir::LayerNormAttrs& attrs);
 // Relu, LeakyRelu, Gelu (erf / tanh), Silu, Sigmoid, Tanh.

@@ -3,6 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <memory>
+#include <vector>
+
+#include "ops/lstm.h"
 
 #include "tests/train/gradients/gradient_harness.h"
 #include "tests/train/gradients/reference_forward.h"
@@ -72,6 +76,50 @@ TEST_CASE("LSTM backward matches finite differences: 3 layers, only some outputs
   GradientCase only_c = lstm_case({1, 3, 2, 3, 2, true, true}, seed + 100);
   only_c.output_grad_absent = {true, true, false};
   check_gradients(only_c);
+}
+
+// hidden_fake_quant: rounding has no finite differences, but its straight-through gradient is the
+// exact gradient of the same LSTM with each rounding replaced by adding a constant, the offset
+// round(h) - h the rounding applied at the evaluated point. Both forwards agree there, and the
+// frozen-offset one is smooth, so finite differences of it check the backward (dW_hh and the
+// layer above's dW_ih must use the rounded h, dh must pass through the rounding unchanged).
+TEST_CASE("LSTM backward with hidden_fake_quant: straight through the rounding") {
+  const uint64_t seed = 606;
+  MESSAGE("seed " << seed);
+  GradientCase c = lstm_case({2, 4, 3, 5, 2, true, true}, seed);
+  ir::LstmAttrs attrs = std::get<ir::LstmAttrs>(c.attrs);
+  attrs.hidden_fake_quant = true;
+  c.attrs = attrs;
+
+  Inputs64 base;
+  for (const auto& input : c.inputs) {
+    if (!input) {
+      base.push_back(std::nullopt);
+      continue;
+    }
+    base.push_back(Tensor64{input->first, {input->second.begin(), input->second.end()}});
+  }
+  auto offsets = std::make_shared<std::vector<double>>();
+  double tie_margin = 0.5;  // in codes: float and float64 h must round alike
+  lstm64(base, attrs, [&](double h) {
+    const double codes = h * 127.0;
+    tie_margin = std::fmin(tie_margin, std::fabs(std::fabs(codes - std::floor(codes)) - 0.5));
+    const auto f = static_cast<float>(h);
+    float rounded = 0.0f;
+    ops::lstm_hidden_fake_quant(1, 1, &f, 1, &rounded);
+    offsets->push_back(double{rounded} - h);
+    return double{rounded};
+  });
+  REQUIRE_MESSAGE(tie_margin > 1e-3, "a hidden state lies " << tie_margin << " codes from a tie");
+  double largest_offset = 0.0;
+  for (double o : *offsets) largest_offset = std::fmax(largest_offset, std::fabs(o));
+  CHECK(largest_offset > 0.25 / 127);  // the rounding moves values: the check can tell it apart
+
+  c.forward = [attrs, offsets](const Inputs64& in) {
+    std::size_t next = 0;
+    return lstm64(in, attrs, [&](double h) { return h + (*offsets)[next++]; });
+  };
+  check_gradients(c);
 }
 
 }  // namespace
