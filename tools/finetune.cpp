@@ -1,8 +1,8 @@
 // `qrt finetune`: trains a forecasting model on an ETT CSV file with the ETTh1 protocol (splits,
 // train-set normalisation, stride-1 windows; train/ett_data.h), in float or quantization-aware
-// (--qat: FakeQuant inserted from a calibration run on training windows, trained, then converted
-// to the deployable static-int8 or NF4 graph). Prints train/val loss per epoch and the final
-// test MSE/MAE, and writes the trained model.
+// (--qat: the QAT graph of train/qat.h, trained, then converted to the deployable static-int8 or
+// NF4 graph). Prints train/val loss per epoch and the final test MSE/MAE, and writes the trained
+// model.
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -10,14 +10,13 @@
 #include <vector>
 
 #include "ir/passes/passes.h"
-#include "ir/passes/precision_policy.h"
 #include "ir/serialize.h"
 #include "ops/register.h"
-#include "runtime/calibration.h"
 #include "tools/cli.h"
 #include "tools/option_reader.h"
 #include "train/fine_tune.h"
 #include "train/initialize.h"
+#include "train/qat.h"
 #include "train/window_loader.h"
 
 namespace qrt::tools {
@@ -68,8 +67,8 @@ options:
   --freeze LIST             comma list of weight-name patterns kept constant ('*' wildcard)
   --max-steps N             at most N steps per epoch (default all)
   --qat int8|nf4            quantization-aware fine-tuning, then conversion
-  --calib-windows N         --qat int8: training windows that calibrate the initial ranges
-                            (default 256)
+  --calib-windows N         --qat int8: training windows, evenly spaced over the split, that
+                            calibrate the initial activation ranges (default 256)
   --init-seed S             train from scratch: first re-initialise every trainable weight as
                             PyTorch does by default (Linear/LSTM uniform, LayerNorm 1 and 0)
   --no-progress             no progress bar (it is shown only on a terminal anyway)
@@ -205,35 +204,6 @@ Status check_model_shapes(const ir::Graph& graph, int64_t lookback, int64_t hori
   return Status::ok();
 }
 
-// The QAT graph: FakeQuant inserted with initial ranges from `windows` training windows.
-Result<ir::Graph> make_qat_graph(const ir::Graph& graph, const FinetuneArgs& args,
-                                 const train::WindowedSeries& train_set,
-                                 const runtime::KernelRegistry& registry) {
-  ir::passes::QatOptions qat;
-  qat.mode = args.qat == "nf4" ? ir::passes::QatMode::kNF4 : ir::passes::QatMode::kInt8;
-  if (qat.mode == ir::passes::QatMode::kNF4)
-    qat.policy.keep_patterns = ir::passes::nodes_with_rows_not_divisible(graph, qat.nf4_block_size);
-  ir::CalibrationTable table;
-  if (qat.mode == ir::passes::QatMode::kInt8) {
-    const int64_t windows = std::min(args.calib_windows, train_set.window_count());
-    QRT_ASSIGN_OR_RETURN(train::WindowLoader loader,
-                         train::WindowLoader::make(train_set, 32, false, 0));
-    loader.start_epoch();
-    std::vector<runtime::Tensor> xs, ys;
-    std::vector<std::vector<runtime::NamedTensor>> batches;
-    const std::string input = graph.values[static_cast<std::size_t>(graph.inputs[0])].name;
-    for (int64_t b = 0; b * 32 < windows; ++b) {
-      xs.emplace_back();
-      ys.emplace_back();
-      QRT_RETURN_IF_ERROR(loader.load(b, xs.back(), ys.back()));
-    }
-    for (const runtime::Tensor& x : xs) batches.push_back({{input, x.view()}});
-    QRT_ASSIGN_OR_RETURN(
-        table, runtime::calibrate(std::make_shared<const ir::Graph>(graph), registry, batches));
-  }
-  return ir::passes::insert_fake_quant(graph, table, qat);
-}
-
 Result<train::ForecastErrors> evaluate_graph(const ir::Graph& graph,
                                              const train::WindowedSeries& series,
                                              const runtime::KernelRegistry& registry) {
@@ -280,7 +250,10 @@ Status finetune(const FinetuneArgs& args) {
 
   ir::Graph to_train = model;
   if (!args.qat.empty()) {
-    QRT_ASSIGN_OR_RETURN(to_train, make_qat_graph(model, args, train_set, registry));
+    train::QatOptions qat;
+    qat.calibration.windows = args.calib_windows;
+    const auto mode = args.qat == "nf4" ? ir::passes::QatMode::kNF4 : ir::passes::QatMode::kInt8;
+    QRT_ASSIGN_OR_RETURN(to_train, train::make_qat_graph(model, mode, train_set, registry, qat));
   }
   train::TrainerOptions trainer_options;
   trainer_options.freeze = args.freeze;

@@ -1,6 +1,8 @@
 #include "samples/forecasting/cli_options.h"
 
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 
 #include "samples/forecasting/precision_variants.h"
 
@@ -20,19 +22,31 @@ Result<int64_t> parse_positive(const std::string& option, const std::string& tex
   return value;
 }
 
+Result<double> parse_positive_real(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value <= 0.0)
+    return invalid_argument(option + " expects a positive number, got '" + text + "'");
+  return value;
+}
+
 }  // namespace
 
 std::string forecast_usage() {
   return "usage: forecast --model M.qrt --data ETTh1.csv [--lookback 96] [--horizon 96]\n"
          "                [--json OUT.json] [--plot OUT.svg] [--device cpu|cuda] [--batch 32]\n"
          "                [--plot-window 0] [--latency-windows 50]\n"
-         "                [--precision all|fp32|fp16|w8a16|dynamic|static|nf4]\n"
-         "                [--calibration-windows 256]\n"
+         "                [--precision all|fp32|fp16|w8a16|dynamic|static|nf4|qat-int8|qat-nf4]\n"
+         "                [--calibration-windows 256] [--qat-epochs 1] [--qat-max-steps 100]\n"
+         "                [--qat-lr 5e-4]\n"
          "Runs the model on every ETTh1 test window (z-scored with train statistics, stride 1)\n"
          "and reports MSE/MAE beside the repeat-last-value baseline, model size and latency.\n"
          "--precision builds each precision from the fp32 model in memory (default all; one\n"
          "name reports fp32 and that precision); static calibrates on evenly spaced training\n"
-         "windows. The SVG plot shows the fp32 forecast.\n";
+         "windows. qat-int8 and qat-nf4 fine-tune the model with simulated quantization on the\n"
+         "training split (--qat-epochs epochs of at most --qat-max-steps batches of 64 windows,\n"
+         "Adam at --qat-lr, the best validation epoch kept), then convert it to static int8 or\n"
+         "NF4. The SVG plot shows the fp32 forecast.\n";
 }
 
 Result<ForecastOptions> parse_forecast_options(const std::vector<std::string>& args) {
@@ -68,10 +82,16 @@ Result<ForecastOptions> parse_forecast_options(const std::vector<std::string>& a
     } else if (flag == "--plot-window") {
       QRT_ASSIGN_OR_RETURN(options.plot_window, parse_positive(flag, value, true));
     } else if (flag == "--precision") {
-      QRT_RETURN_IF_ERROR(parse_forecast_precisions(value).status());
+      QRT_RETURN_IF_ERROR(parse_forecast_variants(value).status());
       options.precision = value;
     } else if (flag == "--calibration-windows") {
       QRT_ASSIGN_OR_RETURN(options.calibration_windows, parse_positive(flag, value, false));
+    } else if (flag == "--qat-epochs") {
+      QRT_ASSIGN_OR_RETURN(options.qat_epochs, parse_positive(flag, value, false));
+    } else if (flag == "--qat-max-steps") {
+      QRT_ASSIGN_OR_RETURN(options.qat_max_steps, parse_positive(flag, value, false));
+    } else if (flag == "--qat-lr") {
+      QRT_ASSIGN_OR_RETURN(options.qat_lr, parse_positive_real(flag, value));
     } else if (flag == "--latency-windows") {
       QRT_ASSIGN_OR_RETURN(options.latency_windows, parse_positive(flag, value, false));
     } else {

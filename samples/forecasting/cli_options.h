@@ -22,6 +22,10 @@ struct ForecastOptions {
   int64_t latency_windows = 50;       // runs (batch 1, and batch 32) whose median is the latency
   std::string precision = "all";      // all, or one of forecast_precision_names()
   int64_t calibration_windows = 256;  // training windows that calibrate the static int8 model
+  // qat-* rows: fine-tuning budget on the training split (batches of 64 windows, Adam).
+  int64_t qat_epochs = 1;
+  int64_t qat_max_steps = 100;  // batches per epoch (of 133 in the full split)
+  double qat_lr = 5e-4;
   bool help = false;
 };
 

@@ -46,7 +46,9 @@ std::string report_to_json(const ForecastReport& report) {
     json << (i ? ",\n" : "\n") << "    {\"precision\": " << quoted(r.precision)
          << ", \"mse\": " << number(r.mse) << ", \"mae\": " << number(r.mae)
          << ", \"model_bytes\": " << r.model_bytes << ", \"latency_ms\": " << number(r.latency_ms)
-         << ", \"latency_b32_ms\": " << number(r.latency_b32_ms) << "}";
+         << ", \"latency_b32_ms\": " << number(r.latency_b32_ms);
+    if (r.fine_tune_steps > 0) json << ", \"fine_tune_steps\": " << r.fine_tune_steps;
+    json << "}";
   }
   json << (report.results.empty() ? "]" : "\n  ]") << "\n}\n";
   return json.str();

@@ -3,8 +3,10 @@
 //    "repeat_baseline": {"mse": ..., "mae": ...},
 //    "results": [{"precision": "fp32", "mse": ..., "mae": ..., "model_bytes": ..., "latency_ms":
 //    ..., "latency_b32_ms": ...}, {"precision": "int8-dynamic", ...}, ...]}
-// One result per precision; "precision" is the name ir::precision_name gives, "model_bytes" the
-// serialized size of that graph, "latency_ms" batch 1 and "latency_b32_ms" batch 32 (medians, CPU).
+// One result per precision; "precision" is the name ir::precision_name gives ("qat-" in front for
+// a model fine-tuned with simulated quantization first, which also has "fine_tune_steps"),
+// "model_bytes" the serialized size of that graph, "latency_ms" batch 1 and "latency_b32_ms"
+// batch 32 (medians, CPU).
 #pragma once
 
 #include <cstdint>
@@ -14,12 +16,13 @@
 namespace qrt::samples {
 
 struct PrecisionResult {
-  std::string precision;  // "fp32", later "int8-dynamic", ...
+  std::string precision;  // "fp32", "int8-dynamic", "qat-nf4", ...
   double mse = 0.0;
   double mae = 0.0;
   uint64_t model_bytes = 0;
   double latency_ms = 0.0;      // batch 1, median
   double latency_b32_ms = 0.0;  // batch 32, median
+  int64_t fine_tune_steps = 0;  // > 0: quantization-aware fine-tuning steps before conversion
 };
 
 struct ForecastReport {

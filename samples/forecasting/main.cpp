@@ -1,9 +1,11 @@
 // forecast: evaluates a .qrt forecaster on the ETTh1 test split with the standard protocol and
-// reports, per precision built from it (fp32, fp16, w8a16, int8 dynamic and static, nf4), MSE/MAE
-// (normalised scale, every window), the change vs fp32, model size and batch-1 / batch-32 latency,
-// beside the repeat-last-value baseline; optionally writes a JSON report and an SVG of one
-// forecast.
+// reports, per precision built from it (fp32, fp16, w8a16, int8 dynamic and static, nf4, and
+// static int8 / nf4 after quantization-aware fine-tuning), MSE/MAE (normalised scale, every
+// window), the change vs fp32, model size and batch-1 / batch-32 latency, beside the
+// repeat-last-value baseline; optionally writes a JSON report and an SVG of one forecast.
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -74,12 +76,14 @@ std::string plot_svg(const WindowedSeries& test, const ChannelStats& stats, int6
 
 // One evaluated precision: a row of the table and one result of the JSON report.
 struct PrecisionRow {
-  std::string name;  // ir::precision_name
+  std::string name;  // variant_label
   ErrorMetrics metrics;
   uint64_t model_bytes = 0;
   double latency_b1_ms = 0.0;
   double latency_b32_ms = 0.0;
-  std::string layers;  // weighted layers and their precision
+  std::string layers;                        // weighted layers and their precision
+  std::vector<train::EpochReport> training;  // qat-*: the fine-tuning epochs
+  double build_seconds = 0.0;                // building the model (qat-*: mostly fine-tuning)
 };
 
 // Windows per run for the second latency column (the evaluation default).
@@ -87,6 +91,42 @@ constexpr int64_t kLatencyBatch = 32;
 
 double percent_change(double value, double reference) {
   return reference == 0.0 ? 0.0 : 100.0 * (value - reference) / reference;
+}
+
+// Training steps the row's model was fine-tuned for (0: none).
+int64_t fine_tune_steps(const PrecisionRow& row) {
+  int64_t steps = 0;
+  for (const train::EpochReport& e : row.training) steps += e.steps;
+  return steps;
+}
+
+// The calibration and fine-tuning settings the options give the variants.
+VariantSettings variant_settings(const ForecastOptions& options) {
+  VariantSettings settings;
+  settings.calibration.windows = options.calibration_windows;
+  settings.qat_fit.epochs = options.qat_epochs;
+  settings.qat_fit.max_steps_per_epoch = options.qat_max_steps;
+  settings.qat_fit.adam.lr = static_cast<float>(options.qat_lr);
+  return settings;
+}
+
+// One line per fine-tuned row: the budget it had, the best validation MSE (the epoch kept) and
+// what it cost.
+void print_fine_tuning(const ForecastOptions& options, const PrecisionRow& row) {
+  if (row.training.empty()) return;
+  double train_seconds = 0.0, best_val = INFINITY;
+  for (const train::EpochReport& e : row.training) {
+    train_seconds += e.train_seconds;
+    best_val = std::min(best_val, e.val.mse);
+  }
+  const int64_t steps = fine_tune_steps(row);
+  std::printf(
+      "%s: fine-tuned %zu epoch(s), %lld steps of %lld training windows (%.0f ms/step), lr %.3g, "
+      "best val MSE %.6f; built in %.1f s\n",
+      row.name.c_str(), row.training.size(), static_cast<long long>(steps),
+      static_cast<long long>(variant_settings(options).qat_fit.batch),
+      1e3 * train_seconds / static_cast<double>(steps), options.qat_lr, best_val,
+      row.build_seconds);
 }
 
 void print_table(const ForecastOptions& options, const std::vector<PrecisionRow>& rows,
@@ -114,8 +154,9 @@ void print_table(const ForecastOptions& options, const std::vector<PrecisionRow>
   if (rows.size() > 1) {
     std::printf("layers (default policy: first and last weighted layer kept in fp16):\n");
     for (const PrecisionRow& r : rows)
-      if (r.name != "fp32") std::printf("  %-13s %s\n", r.name.c_str(), r.layers.c_str());
+      if (r.name != "fp32") std::printf("  %-15s %s\n", r.name.c_str(), r.layers.c_str());
   }
+  for (const PrecisionRow& r : rows) print_fine_tuning(options, r);
   std::printf(
       "dMSE: MSE change vs fp32. bytes: serialized .qrt size; ratio vs fp32. latency: median of "
       "%lld runs at batch 1 and at batch %lld, CPU. [1] Zeng et al., AAAI 2023, L=336 with "
@@ -123,11 +164,11 @@ void print_table(const ForecastOptions& options, const std::vector<PrecisionRow>
       static_cast<long long>(options.latency_windows), static_cast<long long>(kLatencyBatch));
 }
 
-Result<PrecisionRow> evaluate_precision(ForecastModel& model, ir::Precision precision,
+Result<PrecisionRow> evaluate_precision(ForecastModel& model, const PrecisionVariant& variant,
                                         const WindowedSeries& test,
                                         const ForecastOptions& options) {
   PrecisionRow row;
-  row.name = ir::precision_name(precision);
+  row.name = variant_label(variant);
   row.layers = weighted_layer_summary(model.graph());
   row.model_bytes = model.serialized_bytes();
   QRT_ASSIGN_OR_RETURN(row.metrics, model.evaluate(test, options.batch));
@@ -138,28 +179,31 @@ Result<PrecisionRow> evaluate_precision(ForecastModel& model, ir::Precision prec
   return row;
 }
 
-Result<PrecisionRow> build_and_evaluate(const ir::Graph& fp32, ir::Precision precision,
-                                        const WindowedSeries& train, const WindowedSeries& test,
+Result<PrecisionRow> build_and_evaluate(const ir::Graph& fp32, const PrecisionVariant& variant,
+                                        const WindowedSeries& train, const WindowedSeries& val,
+                                        const WindowedSeries& test,
                                         const ForecastOptions& options) {
-  const std::string name = ir::precision_name(precision);
-  CalibrationSpec calibration;
-  calibration.windows = options.calibration_windows;
-  auto graph = build_precision_variant(fp32, precision, train, calibration);
-  if (!graph.is_ok()) return graph.status().with_context("building the " + name + " model");
+  const std::string name = variant_label(variant);
+  const auto start = std::chrono::steady_clock::now();
+  auto built = build_precision_variant(fp32, variant, train, &val, variant_settings(options));
+  if (!built.is_ok()) return built.status().with_context("building the " + name + " model");
+  const std::chrono::duration<double> build_time = std::chrono::steady_clock::now() - start;
   QRT_ASSIGN_OR_RETURN(
-      ForecastModel variant,
-      ForecastModel::from_graph(std::make_shared<const ir::Graph>(std::move(graph).value()),
+      ForecastModel model,
+      ForecastModel::from_graph(std::make_shared<const ir::Graph>(std::move(built->graph)),
                                 options.model_path + " (" + name + ")", options.lookback,
                                 options.horizon));
-  auto row = evaluate_precision(variant, precision, test, options);
+  auto row = evaluate_precision(model, variant, test, options);
   if (!row.is_ok()) return row.status().with_context("evaluating the " + name + " model");
+  row->training = std::move(built->training);
+  row->build_seconds = build_time.count();
   return row;
 }
 
 Status run(const ForecastOptions& options) {
   report_device_choice(options.want_cuda);
-  QRT_ASSIGN_OR_RETURN(const std::vector<ir::Precision> precisions,
-                       parse_forecast_precisions(options.precision));
+  QRT_ASSIGN_OR_RETURN(const std::vector<PrecisionVariant> variants,
+                       parse_forecast_variants(options.precision));
   QRT_ASSIGN_OR_RETURN(EttTable table, load_ett_csv(options.data_path));
   QRT_RETURN_IF_ERROR(require_protocol_rows(table, options.data_path));
   QRT_ASSIGN_OR_RETURN(ChannelStats stats, train_statistics(table));
@@ -169,6 +213,8 @@ Status run(const ForecastOptions& options) {
   QRT_ASSIGN_OR_RETURN(
       WindowedSeries train,
       WindowedSeries::make(table, stats, EttSplit::kTrain, options.lookback, options.horizon));
+  QRT_ASSIGN_OR_RETURN(WindowedSeries val, WindowedSeries::make(table, stats, EttSplit::kVal,
+                                                                options.lookback, options.horizon));
   if (options.plot_window >= test.window_count()) {
     return invalid_argument("--plot-window " + std::to_string(options.plot_window) +
                             " is past the last of " + std::to_string(test.window_count()) +
@@ -180,16 +226,15 @@ Status run(const ForecastOptions& options) {
   // A precision that cannot be built or run is reported and the others still are: one missing
   // kernel should not hide every other result. The exit status still says something failed.
   std::vector<std::string> failures;
-  for (ir::Precision precision : precisions) {
-    const std::string name = ir::precision_name(precision);
-    if (precision == ir::Precision::kFP32) {
-      QRT_ASSIGN_OR_RETURN(PrecisionRow row, evaluate_precision(model, precision, test, options));
+  for (const PrecisionVariant& variant : variants) {
+    if (variant.precision == ir::Precision::kFP32) {
+      QRT_ASSIGN_OR_RETURN(PrecisionRow row, evaluate_precision(model, variant, test, options));
       rows.push_back(std::move(row));
       continue;
     }
-    auto row = build_and_evaluate(model.graph(), precision, train, test, options);
+    auto row = build_and_evaluate(model.graph(), variant, train, val, test, options);
     if (!row.is_ok()) {
-      failures.push_back(name + ": " + row.status().message());
+      failures.push_back(variant_label(variant) + ": " + row.status().message());
       continue;
     }
     rows.push_back(std::move(row).value());
@@ -206,8 +251,8 @@ Status run(const ForecastOptions& options) {
     report.repeat_mse = repeat.mse;
     report.repeat_mae = repeat.mae;
     for (const PrecisionRow& r : rows)
-      report.results.push_back(
-          {r.name, r.metrics.mse, r.metrics.mae, r.model_bytes, r.latency_b1_ms, r.latency_b32_ms});
+      report.results.push_back({r.name, r.metrics.mse, r.metrics.mae, r.model_bytes,
+                                r.latency_b1_ms, r.latency_b32_ms, fine_tune_steps(r)});
     QRT_RETURN_IF_ERROR(write_text_file(options.json_path, report_to_json(report)));
     std::printf("wrote %s\n", options.json_path.c_str());
   }

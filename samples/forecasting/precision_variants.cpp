@@ -1,99 +1,44 @@
 #include "samples/forecasting/precision_variants.h"
 
-#include <algorithm>
-#include <cstring>
-#include <memory>
+#include <iterator>
+#include <utility>
 
-#include "ir/passes/passes.h"
+#include "ir/passes/precision_policy.h"
 #include "ops/register.h"
-#include "runtime/calibration.h"
-#include "runtime/session.h"
+#include "train/qat.h"
 
 namespace qrt::samples {
 namespace {
 
-struct NamedPrecision {
-  std::string_view name;
-  ir::Precision precision;
+using ir::passes::QatMode;
+
+constexpr PrecisionVariant kVariants[] = {
+    {"fp32", ir::Precision::kFP32, std::nullopt},
+    {"fp16", ir::Precision::kFP16, std::nullopt},
+    {"w8a16", ir::Precision::kW8A16, std::nullopt},
+    {"dynamic", ir::Precision::kInt8Dynamic, std::nullopt},
+    {"static", ir::Precision::kInt8Static, std::nullopt},
+    {"nf4", ir::Precision::kNF4, std::nullopt},
+    {"qat-int8", ir::Precision::kInt8Static, QatMode::kInt8},
+    {"qat-nf4", ir::Precision::kNF4, QatMode::kNF4},
 };
 
-constexpr NamedPrecision kVariants[] = {
-    {"fp32", ir::Precision::kFP32},         {"fp16", ir::Precision::kFP16},
-    {"w8a16", ir::Precision::kW8A16},       {"dynamic", ir::Precision::kInt8Dynamic},
-    {"static", ir::Precision::kInt8Static}, {"nf4", ir::Precision::kNF4},
-};
-
-// Copies `spec.windows` evenly spaced training windows into [batch, L, 7] tensors (the windows
-// overlap in the series, so a batch cannot be a view of it).
-Result<std::vector<runtime::Tensor>> calibration_tensors(const WindowedSeries& train,
-                                                         const CalibrationSpec& spec) {
-  if (spec.windows < 1 || spec.batch < 1)
-    return invalid_argument("calibration needs at least one window and a batch >= 1");
-  const int64_t count = std::min(spec.windows, train.window_count());
-  const int64_t stride = std::max<int64_t>(1, train.window_count() / count);
-  const std::size_t window_floats = static_cast<std::size_t>(train.lookback()) * kEttChannels;
-  std::vector<runtime::Tensor> tensors;
-  for (int64_t first = 0; first < count; first += spec.batch) {
-    const int64_t rows = std::min(spec.batch, count - first);
-    QRT_ASSIGN_OR_RETURN(
-        runtime::Tensor t,
-        runtime::Tensor::allocate(ir::DType::kF32, {rows, train.lookback(), kEttChannels}));
-    float* dst = t.span<float>().data();
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(dst + r * window_floats, train.input((first + r) * stride),
-                  window_floats * sizeof(float));
-    tensors.push_back(std::move(t));
-  }
-  return tensors;
+runtime::KernelRegistry cpu_registry() {
+  runtime::KernelRegistry registry;
+  ops::register_cpu_kernels(registry);
+  return registry;
 }
 
 Result<ir::Graph> quantize_static_on(const ir::Graph& fp32, const WindowedSeries& train,
-                                     const CalibrationSpec& spec) {
-  QRT_ASSIGN_OR_RETURN(std::vector<runtime::Tensor> tensors, calibration_tensors(train, spec));
-  const std::string input_name = fp32.values[static_cast<std::size_t>(fp32.inputs.at(0))].name;
-  std::vector<std::vector<runtime::NamedTensor>> batches;
-  for (const runtime::Tensor& t : tensors) batches.push_back({{input_name, t.view()}});
-  runtime::KernelRegistry registry;
-  ops::register_cpu_kernels(registry);
-  runtime::CalibrationOptions options;
-  options.progress = false;
-  auto table =
-      runtime::calibrate(std::make_shared<const ir::Graph>(fp32), registry, batches, options);
-  if (!table.is_ok()) return table.status().with_context("calibrating on training windows");
-  return ir::passes::quantize_static(fp32, *table);
+                                     const train::CalibrationWindows& spec) {
+  QRT_ASSIGN_OR_RETURN(ir::CalibrationTable table,
+                       train::calibrate_on_windows(fp32, cpu_registry(), train, spec));
+  return ir::passes::quantize_static(fp32, table);
 }
 
-}  // namespace
-
-const std::vector<std::string_view>& forecast_precision_names() {
-  static const std::vector<std::string_view> names = [] {
-    std::vector<std::string_view> v;
-    for (const NamedPrecision& p : kVariants) v.push_back(p.name);
-    return v;
-  }();
-  return names;
-}
-
-Result<std::vector<ir::Precision>> parse_forecast_precisions(std::string_view text) {
-  if (text == "all") {
-    std::vector<ir::Precision> all;
-    for (const NamedPrecision& p : kVariants) all.push_back(p.precision);
-    return all;
-  }
-  for (const NamedPrecision& p : kVariants) {
-    if (p.name != text) continue;
-    if (p.precision == ir::Precision::kFP32) return std::vector<ir::Precision>{p.precision};
-    return std::vector<ir::Precision>{ir::Precision::kFP32, p.precision};
-  }
-  std::string accepted = "all";
-  for (const NamedPrecision& p : kVariants) accepted += std::string(", ") + std::string(p.name);
-  return invalid_argument("--precision expects one of " + accepted + "; got '" + std::string(text) +
-                          "'");
-}
-
-Result<ir::Graph> build_precision_variant(const ir::Graph& fp32, ir::Precision precision,
-                                          const WindowedSeries& train,
-                                          const CalibrationSpec& calibration) {
+Result<ir::Graph> quantize_by_pass(const ir::Graph& fp32, ir::Precision precision,
+                                   const WindowedSeries& train,
+                                   const train::CalibrationWindows& calibration) {
   namespace passes = ir::passes;
   switch (precision) {
     case ir::Precision::kFP32:
@@ -110,11 +55,61 @@ Result<ir::Graph> build_precision_variant(const ir::Graph& fp32, ir::Precision p
     case ir::Precision::kNF4: {
       passes::Nf4Options options;
       options.policy.keep_patterns =
-          ir::passes::nodes_with_rows_not_divisible(fp32, options.block_size);
+          passes::nodes_with_rows_not_divisible(fp32, options.block_size);
       return passes::quantize_nf4(fp32, options);
     }
   }
   return internal_error("unknown precision");
+}
+
+}  // namespace
+
+std::string variant_label(const PrecisionVariant& variant) {
+  const std::string precision = ir::precision_name(variant.precision);
+  return variant.qat ? "qat-" + precision : precision;
+}
+
+const std::vector<std::string_view>& forecast_precision_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v;
+    for (const PrecisionVariant& p : kVariants) v.push_back(p.name);
+    return v;
+  }();
+  return names;
+}
+
+Result<std::vector<PrecisionVariant>> parse_forecast_variants(std::string_view text) {
+  if (text == "all")
+    return std::vector<PrecisionVariant>(std::begin(kVariants), std::end(kVariants));
+  for (const PrecisionVariant& p : kVariants) {
+    if (p.name != text) continue;
+    if (p.precision == ir::Precision::kFP32) return std::vector<PrecisionVariant>{p};
+    return std::vector<PrecisionVariant>{kVariants[0], p};
+  }
+  std::string accepted = "all";
+  for (const PrecisionVariant& p : kVariants) accepted += std::string(", ") + std::string(p.name);
+  return invalid_argument("--precision expects one of " + accepted + "; got '" + std::string(text) +
+                          "'");
+}
+
+Result<BuiltVariant> build_precision_variant(const ir::Graph& fp32, const PrecisionVariant& variant,
+                                             const WindowedSeries& train, const WindowedSeries* val,
+                                             const VariantSettings& settings) {
+  BuiltVariant built;
+  if (!variant.qat) {
+    QRT_ASSIGN_OR_RETURN(built.graph,
+                         quantize_by_pass(fp32, variant.precision, train, settings.calibration));
+    return built;
+  }
+  train::QatOptions options;
+  options.fit = settings.qat_fit;
+  options.calibration = settings.calibration;
+  QRT_ASSIGN_OR_RETURN(
+      train::QatResult qat,
+      train::quantization_aware_fine_tune(fp32, *variant.qat, train, val, cpu_registry(), options));
+  built.graph = std::move(qat.deployed);
+  built.training = std::move(qat.epochs);
+  return built;
 }
 
 std::string weighted_layer_summary(const ir::Graph& graph) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "samples/forecasting/cli_options.h"
@@ -226,8 +227,9 @@ TEST_CASE("the JSON report and the SVG plot carry what they are given") {
   report.lookback = 96;
   report.test_windows = 2785;
   report.repeat_mse = 1.25;
-  report.results.push_back({"fp32", 0.375, 0.5, 12345, std::nan(""), 2.5});
-  report.results.push_back({"int8-dynamic", 0.4375, 0.625, 4321, 0.75, 8.0});
+  report.results.push_back({"fp32", 0.375, 0.5, 12345, std::nan(""), 2.5, 0});
+  report.results.push_back({"int8-dynamic", 0.4375, 0.625, 4321, 0.75, 8.0, 0});
+  report.results.push_back({"qat-nf4", 0.40625, 0.5, 2048, 0.5, 4.0, 120});
   const std::string json = report_to_json(report);
   CHECK(json.find("\"dataset\": \"ETTh1\"") != std::string::npos);
   CHECK(json.find("\"results\": [") != std::string::npos);
@@ -235,6 +237,9 @@ TEST_CASE("the JSON report and the SVG plot carry what they are given") {
                   "12345, \"latency_ms\": null, \"latency_b32_ms\": 2.5}") != std::string::npos);
   CHECK(json.find("{\"precision\": \"int8-dynamic\", \"mse\": 0.4375, \"mae\": 0.625, "
                   "\"model_bytes\": 4321, \"latency_ms\": 0.75, \"latency_b32_ms\": 8}") !=
+        std::string::npos);
+  CHECK(json.find("{\"precision\": \"qat-nf4\", \"mse\": 0.40625, \"mae\": 0.5, \"model_bytes\": "
+                  "2048, \"latency_ms\": 0.5, \"latency_b32_ms\": 4, \"fine_tune_steps\": 120}") !=
         std::string::npos);
 
   PlotSpec spec;
@@ -302,20 +307,48 @@ TEST_CASE("--precision accepts all or one precision and names the accepted ones 
   CHECK_FALSE(parse_forecast_options({"--model", "m", "--data", "d", "--calibration-windows", "0"})
                   .is_ok());
 
-  auto all = parse_forecast_precisions("all");
+  CHECK(defaults->qat_epochs == 1);
+  auto qat =
+      parse_forecast_options({"--model", "m", "--data", "d", "--precision", "qat-nf4",
+                              "--qat-epochs", "2", "--qat-max-steps", "7", "--qat-lr", "2.5e-4"});
+  REQUIRE(qat.is_ok());
+  CHECK(qat->qat_epochs == 2);
+  CHECK(qat->qat_max_steps == 7);
+  CHECK(qat->qat_lr == 2.5e-4);
+  for (const char* bad_lr : {"0", "-1", "x", "1e-3x"})
+    CHECK_FALSE(
+        parse_forecast_options({"--model", "m", "--data", "d", "--qat-lr", bad_lr}).is_ok());
+  CHECK_FALSE(
+      parse_forecast_options({"--model", "m", "--data", "d", "--qat-max-steps", "0"}).is_ok());
+
+  auto all = parse_forecast_variants("all");
   REQUIRE(all.is_ok());
-  CHECK(all->size() == forecast_precision_names().size());
-  CHECK(all->front() == ir::Precision::kFP32);
-  auto one = parse_forecast_precisions("static");
+  REQUIRE(all->size() == forecast_precision_names().size());
+  CHECK(all->front().precision == ir::Precision::kFP32);
+  std::vector<std::string> labels;
+  for (const PrecisionVariant& v : *all) labels.push_back(variant_label(v));
+  CHECK(std::count(labels.begin(), labels.end(), "qat-int8-static") == 1);
+  CHECK(std::count(labels.begin(), labels.end(), "qat-nf4") == 1);
+  CHECK(std::count(labels.begin(), labels.end(), "int8-static") == 1);
+  auto one = parse_forecast_variants("static");
   REQUIRE(one.is_ok());
-  CHECK(*one == std::vector<ir::Precision>{ir::Precision::kFP32, ir::Precision::kInt8Static});
-  auto fp32 = parse_forecast_precisions("fp32");
+  REQUIRE(one->size() == 2u);
+  CHECK(one->at(0).precision == ir::Precision::kFP32);
+  CHECK(one->at(1).precision == ir::Precision::kInt8Static);
+  CHECK_FALSE(one->at(1).qat.has_value());
+  auto qat_int8 = parse_forecast_variants("qat-int8");
+  REQUIRE(qat_int8.is_ok());
+  REQUIRE(qat_int8->size() == 2u);
+  CHECK(qat_int8->at(1).precision == ir::Precision::kInt8Static);
+  CHECK(qat_int8->at(1).qat == ir::passes::QatMode::kInt8);
+  auto fp32 = parse_forecast_variants("fp32");
   REQUIRE(fp32.is_ok());
-  CHECK(*fp32 == std::vector<ir::Precision>{ir::Precision::kFP32});
-  CHECK_FALSE(parse_forecast_precisions("int8-dynamic").is_ok());  // the CLI names are short
+  REQUIRE(fp32->size() == 1u);
+  CHECK(variant_label(fp32->front()) == "fp32");
+  CHECK_FALSE(parse_forecast_variants("int8-dynamic").is_ok());  // the CLI names are short
 }
 
-static void check_variants_near_fp32(const std::vector<ir::Precision>& precisions) {
+static void check_variants_near_fp32(const std::vector<std::string_view>& names) {
   const EttTable& table = ett_table();
   auto stats = train_statistics(table);
   REQUIRE(stats.is_ok());
@@ -332,19 +365,38 @@ static void check_variants_near_fp32(const std::vector<ir::Precision>& precision
   REQUIRE(reference.is_ok());
   CHECK(reference->windows == kVariantWindows);
 
-  for (ir::Precision precision : precisions) {
-    const std::string name = ir::precision_name(precision);
-    INFO(name);
-    auto graph = build_precision_variant(fp32->graph(), precision, *train, {64, 32});
-    REQUIRE_MESSAGE(graph.is_ok(), graph.status().to_string());
+  VariantSettings settings;
+  settings.calibration = {64, 32};
+  // qat-*: a budget that shows the row builds and converts, not what it gains.
+  settings.qat_fit.batch = 8;
+  settings.qat_fit.max_steps_per_epoch = 2;
+  settings.qat_fit.adam.lr = 1e-4f;
+  for (std::string_view cli_name : names) {
+    auto parsed = parse_forecast_variants(cli_name);
+    REQUIRE(parsed.is_ok());
+    const PrecisionVariant& variant = parsed->back();
+    const std::string name = ir::precision_name(variant.precision);
+    INFO(cli_name);
+    auto built = build_precision_variant(fp32->graph(), variant, *train, nullptr, settings);
+    REQUIRE_MESSAGE(built.is_ok(), built.status().to_string());
+    if (variant.qat) {
+      REQUIRE(built->training.size() == 1u);
+      CHECK(built->training[0].steps == 2);
+      CHECK(std::isfinite(built->training[0].train_loss));
+    } else {
+      CHECK(built->training.empty());
+    }
+    bool fake_quant_left = false;
+    for (const ir::Node& n : built->graph.nodes) fake_quant_left |= n.op == ir::OpKind::kFakeQuant;
+    CHECK_FALSE(fake_quant_left);
     // The default policy: some weighted layer converted to the target, the first and last kept.
-    const std::string layers = weighted_layer_summary(*graph);
+    const std::string layers = weighted_layer_summary(built->graph);
     MESSAGE(name << ": " << layers);
     CHECK(layers.find(" " + name) != std::string::npos);
     CHECK(layers.find(" fp16") != std::string::npos);
     CHECK(layers.find("fp32") == std::string::npos);
-    auto model = ForecastModel::from_graph(std::make_shared<const ir::Graph>(std::move(*graph)),
-                                           name, 96, 96);
+    auto model = ForecastModel::from_graph(
+        std::make_shared<const ir::Graph>(std::move(built->graph)), name, 96, 96);
     // CHECK, not REQUIRE: one variant that cannot run must not hide the others' results.
     CHECK_MESSAGE(model.is_ok(), model.status().to_string());
     if (!model.is_ok()) continue;
@@ -366,14 +418,19 @@ static void check_variants_near_fp32(const std::vector<ir::Precision>& precision
 }
 
 TEST_CASE("every precision of the committed forecaster builds, shrinks and stays near fp32") {
-  check_variants_near_fp32({ir::Precision::kFP16, ir::Precision::kW8A16,
-                            ir::Precision::kInt8Dynamic, ir::Precision::kNF4});
+  check_variants_near_fp32({"fp16", "w8a16", "dynamic", "nf4"});
 }
 
 // The static pass puts activation QuantParams on the float output of the node feeding a quantized
 // layer (here the NLinear Sub), whose kernel must accept them.
 TEST_CASE("the static int8 forecaster runs and stays near fp32") {
-  check_variants_near_fp32({ir::Precision::kInt8Static});
+  check_variants_near_fp32({"static"});
+}
+
+// Quantization-aware fine-tuning on a tiny budget (two steps of 8 windows, no validation pass):
+// the row converts to the deployable graph (no FakeQuant left) and evaluates like the others.
+TEST_CASE("the qat-int8 and qat-nf4 forecasters build, convert and stay near fp32") {
+  check_variants_near_fp32({"qat-int8", "qat-nf4"});
 }
 
 }  // namespace qrt::samples
