@@ -12,7 +12,6 @@
 #include "cuda/activation_device.cuh"
 #include "cuda/cuda_status.h"
 #include "cuda/device.h"
-#include "cuda/device_buffer.h"
 
 namespace qrt::cuda {
 
@@ -113,10 +112,7 @@ Status check_device_accessible(const void* pointer, const char* argument, int cu
   return Status::ok();
 }
 
-Result<int> grid_size(int64_t work_items, int device) {
-  int multiprocessors = 0;
-  QRT_CUDA_RETURN_IF_ERROR(
-      cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+int grid_size(int64_t work_items, int multiprocessors) {
   const int64_t max_blocks = static_cast<int64_t>(multiprocessors) * kBlocksPerMultiprocessor;
   const int64_t needed = (work_items + kThreadsPerBlock - 1) / kThreadsPerBlock;
   return static_cast<int>(std::max<int64_t>(1, std::min(needed, max_blocks)));
@@ -124,24 +120,47 @@ Result<int> grid_size(int64_t work_items, int device) {
 
 template <ActivationKind kKind>
 Status launch_typed(const float* x, float* y, int64_t n, float param, cudaStream_t stream,
-                    int device) {
+                    int multiprocessors) {
   const auto x_address = reinterpret_cast<std::uintptr_t>(x);
   const auto y_address = reinterpret_cast<std::uintptr_t>(y);
   if (x_address % 16 == y_address % 16) {
     const int64_t head = std::min<int64_t>(n, static_cast<int64_t>((16 - x_address % 16) % 16 / 4));
     const int64_t num_vec4 = (n - head) / 4;
     const int64_t tail = n - head - 4 * num_vec4;
-    QRT_ASSIGN_OR_RETURN(const int blocks, grid_size(std::max(num_vec4, head + tail), device));
+    const int blocks = grid_size(std::max(num_vec4, head + tail), multiprocessors);
     activation_vec4_kernel<kKind>
         <<<blocks, kThreadsPerBlock, 0, stream>>>(x, y, head, num_vec4, tail, param);
   } else {
-    QRT_ASSIGN_OR_RETURN(const int blocks, grid_size(n, device));
-    activation_scalar_kernel<kKind><<<blocks, kThreadsPerBlock, 0, stream>>>(x, y, n, param);
+    activation_scalar_kernel<kKind>
+        <<<grid_size(n, multiprocessors), kThreadsPerBlock, 0, stream>>>(x, y, n, param);
   }
   // Launch-configuration errors are reported at once; faults inside the kernel surface at the
   // caller's next synchronizing call.
   QRT_CUDA_RETURN_IF_ERROR(cudaGetLastError());
   return Status::ok();
+}
+
+// Enqueues the kernel for arguments already checked; makes no CUDA call but the launch, so that a
+// stream capture can record it.
+Status launch_checked(ActivationKind kind, const float* x, float* y, int64_t n, float param,
+                      cudaStream_t stream, int multiprocessors) {
+  switch (kind) {
+    case ActivationKind::kRelu:
+      return launch_typed<ActivationKind::kRelu>(x, y, n, param, stream, multiprocessors);
+    case ActivationKind::kLeakyRelu:
+      return launch_typed<ActivationKind::kLeakyRelu>(x, y, n, param, stream, multiprocessors);
+    case ActivationKind::kGeluErf:
+      return launch_typed<ActivationKind::kGeluErf>(x, y, n, param, stream, multiprocessors);
+    case ActivationKind::kGeluTanh:
+      return launch_typed<ActivationKind::kGeluTanh>(x, y, n, param, stream, multiprocessors);
+    case ActivationKind::kSilu:
+      return launch_typed<ActivationKind::kSilu>(x, y, n, param, stream, multiprocessors);
+    case ActivationKind::kSigmoid:
+      return launch_typed<ActivationKind::kSigmoid>(x, y, n, param, stream, multiprocessors);
+    case ActivationKind::kTanh:
+      return launch_typed<ActivationKind::kTanh>(x, y, n, param, stream, multiprocessors);
+  }
+  return internal_error("launch_activation: unhandled activation kind");
 }
 
 }  // namespace
@@ -183,24 +202,10 @@ Status launch_activation(ActivationKind kind, const float* x, float* y, int64_t 
       cudaDeviceGetAttribute(&pageable_memory_access, cudaDevAttrPageableMemoryAccess, device));
   QRT_RETURN_IF_ERROR(check_device_accessible(x, "x", device, pageable_memory_access != 0));
   QRT_RETURN_IF_ERROR(check_device_accessible(y, "y", device, pageable_memory_access != 0));
-
-  switch (kind) {
-    case ActivationKind::kRelu:
-      return launch_typed<ActivationKind::kRelu>(x, y, n, param, stream, device);
-    case ActivationKind::kLeakyRelu:
-      return launch_typed<ActivationKind::kLeakyRelu>(x, y, n, param, stream, device);
-    case ActivationKind::kGeluErf:
-      return launch_typed<ActivationKind::kGeluErf>(x, y, n, param, stream, device);
-    case ActivationKind::kGeluTanh:
-      return launch_typed<ActivationKind::kGeluTanh>(x, y, n, param, stream, device);
-    case ActivationKind::kSilu:
-      return launch_typed<ActivationKind::kSilu>(x, y, n, param, stream, device);
-    case ActivationKind::kSigmoid:
-      return launch_typed<ActivationKind::kSigmoid>(x, y, n, param, stream, device);
-    case ActivationKind::kTanh:
-      return launch_typed<ActivationKind::kTanh>(x, y, n, param, stream, device);
-  }
-  return internal_error(where + "unhandled activation kind");
+  int multiprocessors = 0;
+  QRT_CUDA_RETURN_IF_ERROR(
+      cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device));
+  return launch_checked(kind, x, y, n, param, stream, multiprocessors);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -248,12 +253,7 @@ bool is_f32_value(const ir::Graph& graph, ir::ValueId id) {
          !graph.values[static_cast<std::size_t>(id)].quant.has_value();
 }
 
-// One activation node on the GPU.
-//
-// For now run() accepts host (kCpu) tensors and stages them through device buffers it allocates,
-// copying host -> device and back on every run; that breaks the "run allocates nothing" rule on
-// purpose until the session owns a planned device arena, at which point inputs and outputs arrive
-// as kCuda views and the staging below disappears. kCuda views are used in place.
+// One activation node on the GPU: device views from the session's arena, enqueued on its stream.
 class ActivationKernel final : public runtime::Kernel {
  public:
   Status prepare(const runtime::PrepareContext& ctx) override {
@@ -278,9 +278,11 @@ class ActivationKernel final : public runtime::Kernel {
       return invalid_model(label_ + ": output shape " + ir::shape_to_string(out.shape) +
                            " differs from input shape " + ir::shape_to_string(in.shape));
     }
-    // Fail here, naming the node, rather than at the first run when no device is usable.
+    // Fail here, naming the node, rather than at the first run when no device is usable; the SM
+    // count sizes the grid without a query per run.
     const Result<DeviceInfo> info = query_current_device();
     if (!info.is_ok()) return info.status().with_context(label_);
+    multiprocessors_ = info->multiprocessor_count;
     return Status::ok();
   }
 
@@ -294,6 +296,11 @@ class ActivationKernel final : public runtime::Kernel {
     if (x.dtype != ir::DType::kF32 || y.dtype != ir::DType::kF32) {
       return invalid_argument(label_ + ": input and output must be f32");
     }
+    if (x.device != runtime::Device::kCuda || y.device != runtime::Device::kCuda) {
+      return invalid_argument(label_ + ": input and output must be device (cuda) tensors, got " +
+                              runtime::device_name(x.device) + " -> " +
+                              runtime::device_name(y.device));
+    }
     const int64_t n = x.numel();
     if (n != y.numel()) {
       return invalid_argument(label_ + ": input has " + std::to_string(n) + " elements, output " +
@@ -301,43 +308,16 @@ class ActivationKernel final : public runtime::Kernel {
     }
     if (n == 0) return Status::ok();
     if (y.data == nullptr) return invalid_argument(label_ + ": output buffer is null");
-
-    // The calling thread's default stream: sessions on different threads do not serialize against
-    // each other, as they would on the legacy default stream. (A stream in the run context replaces
-    // this once the session manages streams.)
-    const cudaStream_t stream = cudaStreamPerThread;
-    const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(float);
-    const float* device_x = x.as<float>();
-    float* device_y = y.as<float>();
-    DeviceBuffer staged_x;
-    DeviceBuffer staged_y;
-    if (x.device == runtime::Device::kCpu) {
-      QRT_ASSIGN_OR_RETURN(staged_x, DeviceBuffer::allocate(bytes));
-      QRT_CUDA_RETURN_IF_ERROR(
-          cudaMemcpyAsync(staged_x.data(), x.data, bytes, cudaMemcpyHostToDevice, stream));
-      device_x = staged_x.as<const float>();
-    }
-    if (y.device == runtime::Device::kCpu) {
-      QRT_ASSIGN_OR_RETURN(staged_y, DeviceBuffer::allocate(bytes));
-      device_y = staged_y.as<float>();
-    }
-    const Status launched = launch_activation(kind_, device_x, device_y, n, param_, stream);
-    if (!launched.is_ok()) return launched.with_context(label_);
-    if (y.device == runtime::Device::kCpu) {
-      QRT_CUDA_RETURN_IF_ERROR(
-          cudaMemcpyAsync(y.data, device_y, bytes, cudaMemcpyDeviceToHost, stream));
-    }
-    // Host outputs must be complete when run() returns, and staged buffers must outlive the kernel.
-    if (x.device == runtime::Device::kCpu || y.device == runtime::Device::kCpu) {
-      QRT_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
-    }
-    return Status::ok();
+    const Status launched = launch_checked(kind_, x.as<float>(), y.as<float>(), n, param_,
+                                           static_cast<cudaStream_t>(ctx.stream), multiprocessors_);
+    return launched.with_context(label_);
   }
 
  private:
   std::string label_;
   ActivationKind kind_ = ActivationKind::kRelu;
   float param_ = 0.0f;
+  int multiprocessors_ = 0;
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 // An owning device allocation (cudaMalloc / cudaFree), move-only.
 //
-// Used by kernels that still stage host tensors through device memory and by tests; the session's
-// planned device arena will replace per-run allocations in kernels.
+// Holds what a kernel uploads at prepare (weights repacked into its layout, scales, biases) and
+// test data. Activations and workspaces live in the session's planned device arena instead.
 #pragma once
 
 #include <cstddef>

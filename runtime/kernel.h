@@ -29,8 +29,9 @@ struct RunContext {
   std::span<const TensorView> outputs;
   void* workspace = nullptr;  // workspace_bytes() bytes, 64-byte aligned, or nullptr when 0
   // Kernels of a device backend: the session's stream (cudaStream_t for kCuda), on which run()
-  // enqueues its work without synchronizing; views and workspace then hold device memory. Null on
-  // the CPU.
+  // enqueues its work without synchronizing; views and workspace then hold device memory, except
+  // constant inputs (weights), which stay host views of the graph's bytes: prepare uploads what the
+  // kernel needs. Null on the CPU.
   void* stream = nullptr;
 };
 
@@ -45,6 +46,10 @@ class Kernel {
   // picked, a projection it runs in float because the quantized one would lose); empty by
   // default. Session::kernel_names appends it in parentheses.
   virtual std::string describe() const { return {}; }
+  // Whether run() only enqueues work on ctx.stream that a stream capture can record and replay with
+  // the same pointers (no synchronization, allocation or host-side reads of device results). A
+  // Session records its forward into a CUDA graph only when every kernel says so.
+  virtual bool capturable() const { return true; }
 };
 
 }  // namespace qrt::runtime

@@ -18,4 +18,13 @@ const KernelEntry* KernelRegistry::find(const ir::Graph& graph, const ir::Node& 
   return nullptr;
 }
 
+void KernelRegistry::set_device_backend(Device device, DeviceBackendFactory factory) {
+  device_backends_[device] = std::move(factory);
+}
+
+const DeviceBackendFactory* KernelRegistry::device_backend(Device device) const {
+  const auto found = device_backends_.find(device);
+  return found == device_backends_.end() ? nullptr : &found->second;
+}
+
 }  // namespace qrt::runtime

@@ -4,18 +4,20 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "ir/op_kind.h"
+#include "runtime/device_backend.h"
 #include "runtime/kernel.h"
 
 namespace qrt::runtime {
 
 struct KernelEntry {
-  ir::OpKind op;
-  Device device;
+  ir::OpKind op{};
+  Device device = Device::kCpu;
   std::string name;  // "cpu.reference.linear", shown in errors and by tools
   // Whether this kernel can run the node (dtypes, quantization); the first entry that supports a
   // node wins, so register specialised kernels before general ones.
@@ -30,8 +32,15 @@ class KernelRegistry {
   const KernelEntry* find(const ir::Graph& graph, const ir::Node& node, Device device) const;
   const std::vector<KernelEntry>& entries() const { return entries_; }
 
+  // The factory of the DeviceBackend a Session uses for the steps it places on `device` (not kCpu);
+  // a later call replaces an earlier one.
+  void set_device_backend(Device device, DeviceBackendFactory factory);
+  // nullptr when none was set.
+  const DeviceBackendFactory* device_backend(Device device) const;
+
  private:
   std::vector<KernelEntry> entries_;
+  std::map<Device, DeviceBackendFactory> device_backends_;
 };
 
 }  // namespace qrt::runtime

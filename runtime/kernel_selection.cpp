@@ -49,8 +49,7 @@ Result<std::vector<KernelEntry>> select_kernels(const ir::Graph& graph,
         return unsupported(node_desc(node) + ": no " + device_name(device) +
                            " kernel supports this node (strict mode forbids falling back to cpu)" +
                            why_not(graph, node, registry, device));
-      // Not strict: run this node on the CPU. Memory is host memory for every kernel today, so a
-      // CPU kernel can sit between device kernels without a transfer step.
+      // Not strict: run this node on the CPU; the Session inserts the transfers around it.
       entry = registry.find(graph, node, Device::kCpu);
       if (entry == nullptr)
         return unsupported(node_desc(node) + ": no kernel supports this node on " +

@@ -20,6 +20,9 @@ struct SessionOptions {
   Device device = Device::kCpu;
   // Strict: fail (naming the node) when a node has no kernel on `device`, instead of falling back.
   bool strict = false;
+  // When every step runs on the device: record the forward (input and output transfers included)
+  // on the second run with unchanged shapes and replay the recording from then on (CUDA graphs).
+  bool capture_graphs = true;
 };
 
 struct NamedTensor {
@@ -34,6 +37,11 @@ struct NamedTensor {
 // debugging.
 using ValueObserver = std::function<Status(const ir::Value&, const ConstTensorView&)>;
 
+// Placement: each node runs on the device of its kernel. A value lives where its producer runs
+// (graph inputs on the host); a consumer on the other side reads a mirror filled by a transfer step
+// the session inserts, and graph outputs made on the device are copied back at the end. Host and
+// device activations are planned into one arena each; a session with device steps gets its
+// DeviceBackend (stream, arenas, recording) from the registry's factory for options.device.
 class Session {
  public:
   // Verifies the graph, picks a kernel per node from `registry`, infers shapes from the graph's
@@ -57,10 +65,15 @@ class Session {
   const ir::Graph& graph() const;
   std::vector<std::string> input_names() const;
   std::vector<std::string> output_names() const;
-  // Bytes of the activation arena for the current shapes (the memory planner's peak).
+  // Bytes of the host activation arena for the current shapes (the memory planner's peak).
   std::size_t arena_bytes() const;
-  // Kernel chosen for each node, in execution order ("fc1: cpu.reference.linear").
+  // Bytes of the device activation arena for the current shapes; 0 without device steps.
+  std::size_t device_arena_bytes() const;
+  // Every step in execution order: the kernel chosen for each node ("fc1: cpu.reference.linear",
+  // "fc2: cuda.gemm"), and the transfers placement inserted ("fc1_out: copy cpu -> cuda").
   std::vector<std::string> kernel_names() const;
+  // Whether the last run replayed a recorded forward.
+  bool replayed_last_run() const;
 
  private:
   struct Impl;

@@ -2,6 +2,7 @@
 
 #include "ops/register.h"
 #if QRT_HAVE_CUDA
+#include "cuda/cuda_backend.h"
 #include "cuda/device.h"
 #include "cuda/register.h"
 #endif
@@ -21,6 +22,7 @@ Status register_backends(runtime::Device device, runtime::KernelRegistry& regist
     auto info = cuda::query_device();
     if (!info.is_ok()) return info.status();
     cuda::register_cuda_kernels(registry);
+    cuda::register_cuda_backend(registry);
 #else
     return unsupported("CUDA backend not available in this build (configure with nvcc on PATH)");
 #endif

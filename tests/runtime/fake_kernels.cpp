@@ -3,6 +3,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+
+#include "tests/runtime/fake_device.h"
 
 namespace qrt::testing {
 
@@ -96,6 +99,43 @@ class FakeTanh : public runtime::Kernel {
   std::size_t bytes_ = 0;
 };
 
+// A fake kernel on the fake device: checks that the session hands it device memory (constants
+// excepted) and the stream, then enqueues the wrapped kernel's run there, to run at the stream's
+// next synchronize or to be recorded and replayed with the same views.
+class OnFakeDevice : public runtime::Kernel {
+ public:
+  OnFakeDevice(std::unique_ptr<runtime::Kernel> inner, std::string name, bool capturable)
+      : inner_(std::move(inner)), name_(std::move(name)), capturable_(capturable) {}
+  Status prepare(const PrepareContext& ctx) override { return inner_->prepare(ctx); }
+  std::size_t workspace_bytes() const override { return inner_->workspace_bytes(); }
+  bool capturable() const override { return capturable_; }
+  Status run(const RunContext& ctx) override {
+    if (ctx.stream == nullptr) return internal_error(name_ + ": no stream");
+    auto& device = *static_cast<FakeDeviceBackend*>(ctx.stream);
+    const auto on_device = [&](const void* data, std::size_t bytes) {
+      return device.holds_device_bytes(data, bytes);
+    };
+    for (const runtime::ConstTensorView& in : ctx.inputs)
+      if (in.present() && in.device == runtime::Device::kCuda &&
+          !on_device(in.data, static_cast<std::size_t>(in.numel()) * sizeof(float)))
+        return internal_error(name_ + ": a device input is not in device memory");
+    for (const runtime::TensorView& out : ctx.outputs)
+      if (out.device != runtime::Device::kCuda ||
+          !on_device(out.data, static_cast<std::size_t>(out.numel()) * sizeof(float)))
+        return internal_error(name_ + ": an output is not in device memory");
+    if (ctx.workspace != nullptr && !on_device(ctx.workspace, inner_->workspace_bytes()))
+      return internal_error(name_ + ": the workspace is not in device memory");
+    runtime::Kernel* inner = inner_.get();
+    device.enqueue(name_, [inner, ctx] { return inner->run(ctx); });
+    return Status::ok();
+  }
+
+ private:
+  std::unique_ptr<runtime::Kernel> inner_;
+  std::string name_;
+  bool capturable_;
+};
+
 std::string kernel_name(runtime::Device device, const char* op) {
   return std::string(runtime::device_name(device)) + ".fake." + op;
 }
@@ -107,15 +147,33 @@ bool all_f32_inputs(const ir::Graph& graph, const ir::Node& node) {
   return true;
 }
 
+// The factory of kernel K on `device`: as it is on the CPU, on the fake device's stream elsewhere.
+template <typename K, typename... Args>
+std::function<std::unique_ptr<runtime::Kernel>()> factory(runtime::Device device, const char* op,
+                                                          bool capturable,
+                                                          std::shared_ptr<KernelCounters> counters,
+                                                          Args... args) {
+  return [=]() -> std::unique_ptr<runtime::Kernel> {
+    ++counters->created;
+    auto kernel = std::make_unique<K>(counters, args...);
+    if (device == runtime::Device::kCpu) return kernel;
+    return std::make_unique<OnFakeDevice>(std::move(kernel), kernel_name(device, op), capturable);
+  };
+}
+
 }  // namespace
 
 void register_fake_relu(runtime::KernelRegistry& registry, runtime::Device device,
                         std::shared_ptr<KernelCounters> counters) {
   registry.add({ir::OpKind::kRelu, device, kernel_name(device, "relu"), all_f32_inputs,
-                [counters]() -> std::unique_ptr<runtime::Kernel> {
-                  ++counters->created;
-                  return std::make_unique<FakeRelu>(counters);
-                }});
+                factory<FakeRelu>(device, "relu", true, counters)});
+}
+
+void register_uncapturable_fake_relu(runtime::KernelRegistry& registry,
+                                     std::shared_ptr<KernelCounters> counters) {
+  const runtime::Device device = runtime::Device::kCuda;
+  registry.add({ir::OpKind::kRelu, device, "cuda.fake.uncapturable_relu", all_f32_inputs,
+                factory<FakeRelu>(device, "uncapturable_relu", false, counters)});
 }
 
 void register_fake_kernels(runtime::KernelRegistry& registry, runtime::Device device,
@@ -123,15 +181,9 @@ void register_fake_kernels(runtime::KernelRegistry& registry, runtime::Device de
                            bool fail_run_on_negative_sum) {
   register_fake_relu(registry, device, counters);
   registry.add({ir::OpKind::kAdd, device, kernel_name(device, "add"), all_f32_inputs,
-                [counters, fail_run_on_negative_sum]() -> std::unique_ptr<runtime::Kernel> {
-                  ++counters->created;
-                  return std::make_unique<FakeAdd>(counters, fail_run_on_negative_sum);
-                }});
+                factory<FakeAdd>(device, "add", true, counters, fail_run_on_negative_sum)});
   registry.add({ir::OpKind::kTanh, device, kernel_name(device, "tanh"), all_f32_inputs,
-                [counters]() -> std::unique_ptr<runtime::Kernel> {
-                  ++counters->created;
-                  return std::make_unique<FakeTanh>(counters);
-                }});
+                factory<FakeTanh>(device, "tanh", true, counters)});
 }
 
 }  // namespace qrt::testing

@@ -1,6 +1,8 @@
 // Small CPU kernels for testing the Session independently of the real kernels in ops/: Relu, Add
 // (equal shapes), and Tanh computed through its workspace. They count how often they are created,
-// prepared and run, so tests can tell whether a run re-planned.
+// prepared and run, so tests can tell whether a run re-planned. Registered for kCuda they run on
+// the fake device of fake_device.h (the registry then needs register_fake_device): they check that
+// they get device memory and the stream, and enqueue their work there.
 #pragma once
 
 #include <atomic>
@@ -27,5 +29,9 @@ void register_fake_kernels(runtime::KernelRegistry& registry, runtime::Device de
 // Only a fake Relu.
 void register_fake_relu(runtime::KernelRegistry& registry, runtime::Device device,
                         std::shared_ptr<KernelCounters> counters);
+
+// A fake-device Relu ("cuda.fake.uncapturable_relu") whose kernel declares itself not capturable.
+void register_uncapturable_fake_relu(runtime::KernelRegistry& registry,
+                                     std::shared_ptr<KernelCounters> counters);
 
 }  // namespace qrt::testing

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/session.h"
+#include "tests/runtime/fake_device.h"
 #include "tests/runtime/fake_kernels.h"
 #include "tests/runtime/hand_graph.h"
 #include "tests/runtime/two_thread_runs.h"
@@ -238,6 +239,7 @@ TEST_CASE("Session: strict mode names the node, op and device without a kernel")
   runtime::KernelRegistry registry = fake_registry(counters);
   // A CUDA Relu only: the other nodes have CPU kernels alone.
   testing::register_fake_relu(registry, Device::kCuda, counters);
+  testing::register_fake_device(registry);
 
   auto strict = Session::create(graph, registry, SessionOptions{Device::kCuda, true});
   REQUIRE_FALSE(strict.is_ok());
@@ -248,9 +250,10 @@ TEST_CASE("Session: strict mode names the node, op and device without a kernel")
 
   auto fallback = Session::create(graph, registry, SessionOptions{Device::kCuda, false});
   REQUIRE_MESSAGE(fallback.is_ok(), fallback.status().to_string());
-  CHECK((*fallback)->kernel_names() == std::vector<std::string>{"relu: cuda.fake.relu",
-                                                                "add: cpu.fake.add",
-                                                                "tanh: cpu.fake.tanh"});
+  CHECK((*fallback)->kernel_names() ==
+        std::vector<std::string>{"x: copy cpu -> cuda", "relu: cuda.fake.relu",
+                                 "relu_out: copy cuda -> cpu", "add: cpu.fake.add",
+                                 "tanh: cpu.fake.tanh"});
   const auto x = testing::random_floats(21, 4);
   auto out = (*fallback)->run({named("x", x, {3, 7})});
   REQUIRE(out.is_ok());
