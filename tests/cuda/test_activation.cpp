@@ -285,11 +285,12 @@ qrt::ir::Graph single_node_graph(qrt::ir::OpKind op, qrt::ir::Attrs attrs,
 TEST_CASE("register_cuda_kernels adds one kCuda entry per activation op") {
   qrt::runtime::KernelRegistry registry;
   qrt::cuda::register_cuda_kernels(registry);
-  REQUIRE(registry.entries().size() == 6);
+  int activations = 0;
   for (const auto& entry : registry.entries()) {
     CHECK(entry.device == qrt::runtime::Device::kCuda);
-    CHECK(entry.name.rfind("cuda.activation.", 0) == 0);
+    activations += entry.name.rfind("cuda.activation.", 0) == 0;
   }
+  CHECK(activations == 6);
 
   const auto relu = single_node_graph(qrt::ir::OpKind::kRelu, qrt::ir::NoAttrs{});
   const auto* found = registry.find(relu, relu.nodes[0], qrt::runtime::Device::kCuda);
@@ -335,22 +336,33 @@ TEST_CASE("the CUDA activation kernel: prepare fails cleanly without a device, r
   const uint64_t seed = 99;
   INFO("seed = ", seed);
   std::vector<float> x = qrt::testing::random_floats(6, seed, -2, 2);
-  std::vector<float> y(6, std::numeric_limits<float>::quiet_NaN());
+  // Session-planned views: device memory, and the session's stream (here the legacy default one).
+  const qrt::cuda::DeviceBuffer x_device = upload(x);
+  const qrt::cuda::DeviceBuffer y_device = poisoned(6 * sizeof(float), 0xFF);
   const qrt::runtime::ConstTensorView input{
-      qrt::ir::DType::kF32, {2, 3}, x.data(), qrt::runtime::Device::kCpu};
+      qrt::ir::DType::kF32, {2, 3}, x_device.data(), qrt::runtime::Device::kCuda};
   const qrt::runtime::TensorView output{
-      qrt::ir::DType::kF32, {2, 3}, y.data(), qrt::runtime::Device::kCpu};
-  const qrt::runtime::RunContext run{{&input, 1}, {&output, 1}, nullptr};
+      qrt::ir::DType::kF32, {2, 3}, y_device.data(), qrt::runtime::Device::kCuda};
+  const qrt::runtime::RunContext run{{&input, 1}, {&output, 1}, nullptr, nullptr};
   const Status ran = kernel->run(run);
   REQUIRE_MESSAGE(ran.is_ok(), ran.to_string());
+  REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+  const std::vector<float> y = download<float>(y_device, 6);
   CHECK(first_mismatch(y.data(), reference(ActivationKind::kLeakyRelu, x, slope)) == -1);
   CHECK(qrt::testing::max_abs(y) > 0.0f);
 
+  // Host views are refused: the session hands a device kernel device memory only.
+  const qrt::runtime::ConstTensorView host_input{
+      qrt::ir::DType::kF32, {2, 3}, x.data(), qrt::runtime::Device::kCpu};
+  const Status host = kernel->run({{&host_input, 1}, {&output, 1}, nullptr, nullptr});
+  CHECK(host.code() == StatusCode::kInvalidArgument);
+  CHECK(contains(host.message(), "device (cuda) tensors"));
+
   // A wrong output size is a data-dependent check of run().
-  std::vector<float> small(5);
+  const qrt::cuda::DeviceBuffer small = poisoned(5 * sizeof(float), 0xFF);
   const qrt::runtime::TensorView wrong{
-      qrt::ir::DType::kF32, {5}, small.data(), qrt::runtime::Device::kCpu};
-  const Status mismatched = kernel->run({{&input, 1}, {&wrong, 1}, nullptr});
+      qrt::ir::DType::kF32, {5}, small.data(), qrt::runtime::Device::kCuda};
+  const Status mismatched = kernel->run({{&input, 1}, {&wrong, 1}, nullptr, nullptr});
   CHECK(mismatched.code() == StatusCode::kInvalidArgument);
   CHECK(contains(mismatched.message(), "node 'act'"));
 }

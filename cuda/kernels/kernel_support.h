@@ -1,0 +1,144 @@
+// What the CUDA registry entries (cuda/kernels/*_kernel.*) share: graph-form predicates for
+// `supports`, prepare-time checks that name the node, uploading constants once per prepare, and
+// the run-time contract of a device step (kCuda views, the session's stream).
+//
+// The graph forms restate those of ir/precision.h as the CPU kernels read them
+// (ops/quantized/quantized_support.h): cuda/ may not include ops/ (docs/architecture.md), so the
+// few predicates the CUDA entries need are written here once for all of them.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cuda/device.h"
+#include "cuda/device_buffer.h"
+#include "ir/graph.h"
+#include "ir/precision.h"
+#include "runtime/kernel.h"
+#include "runtime/kernel_registry.h"
+
+namespace qrt::cuda::kernels {
+
+// "node 'fc1' (Linear): <message>" as kInvalidModel / kUnsupported.
+Status node_error(const ir::Node& node, const std::string& message);
+Status node_unsupported(const ir::Node& node, const std::string& message);
+
+// `status` with its message prefixed by a node label ("node 'fc1' (Linear): "); ok stays ok.
+Status labeled(const std::string& label, const Status& status);
+
+// The value `id` of `graph`, or null for kNoValue / out of range.
+const ir::Value* value_of(const ir::Graph& graph, ir::ValueId id);
+
+// f32 without quantization parameters.
+bool is_plain_f32(const ir::Value& v);
+// The f32 data the float kernels read: plain f32, or a non-constant f32 value annotated with
+// per-tensor calibration parameters (an int8-static consumer's annotation; the bytes stay float).
+bool is_f32_data(const ir::Graph& graph, ir::ValueId id);
+// Every present input and every output is f32 data.
+bool all_f32_data(const ir::Graph& graph, const ir::Node& node);
+
+// The node's precision when its record names a known one.
+std::optional<ir::Precision> node_precision(const ir::Node& node);
+// A constant rank-2 weight in the form `precision` stores (ir/precision.h): f16, i8 symmetric per
+// output channel (axis 0), or nf4 with nf4-block parameters.
+bool weight_has_form(ir::Precision precision, const ir::Value& w);
+// An optional bias the CUDA entries read: absent, or an f32 constant (fp16 also an f16 constant).
+bool bias_has_form(ir::Precision precision, const ir::Value* bias);
+// A Linear/LSTM data input: int8-static needs per-tensor calibrated parameters on f32; every other
+// precision a plain f32.
+bool activation_has_form(ir::Precision precision, const ir::Value& x);
+
+// How int8-static quantizes an activation with calibrated parameters: q = clamp(round(x / scale)
+// + zero_point, qmin, qmax); symmetric: [-127, 127], affine: the uint8 range [0, 255].
+struct FixedQuant {
+  float scale = 1.0f / 127.0f;
+  int32_t zero_point = 0;
+  int32_t qmin = -127;
+  int32_t qmax = 127;
+};
+Result<FixedQuant> fixed_quant_of(const ir::Node& node, const ir::Value& x);
+
+// The per-output-channel scales of an int8 weight [N, K]: N finite positive values.
+Result<std::vector<float>> int8_weight_scales(const ir::Node& node, const ir::Value& w, int64_t n);
+// The bytes of constant `v`, at least `bytes` of them, or an error naming the node and value.
+Result<const unsigned char*> constant_bytes(const ir::Node& node, const ir::Value& v,
+                                            std::size_t bytes);
+// An f32 or f16 constant vector of n values (a bias, LayerNorm's gamma / beta) decoded to f32.
+Result<std::vector<float>> constant_floats(const ir::Node& node, const ir::Value& v, int64_t n);
+
+// Runs ir::infer_node on the prepare context's input types and checks that every output type the
+// session planned is the inferred one: validates attributes and shapes the way the graph does.
+Status check_inferred_outputs(const runtime::PrepareContext& ctx);
+
+// The current device's properties, or a failure naming the node when no CUDA device is usable
+// (checked before anything touches the device).
+Result<DeviceInfo> require_device(const ir::Node& node);
+
+// A device copy of `count` elements at `host` (synchronous: prepare only). count == 0 gives an
+// empty buffer.
+Result<DeviceBuffer> upload_bytes(const void* host, std::size_t bytes);
+template <typename T>
+Result<DeviceBuffer> upload(const std::vector<T>& host) {
+  return upload_bytes(host.data(), host.size() * sizeof(T));
+}
+
+// The run-time contract of a kCuda step: `inputs` / `outputs` views (present ones) are kCuda
+// device memory and the counts match the node. Checks only the views' metadata, never the data.
+Status check_device_views(const std::string& label, const runtime::RunContext& ctx,
+                          std::size_t num_inputs, std::size_t num_outputs);
+inline cudaStream_t stream_of(const runtime::RunContext& ctx) {
+  return static_cast<cudaStream_t>(ctx.stream);
+}
+
+// Grid-stride elementwise kernels: kElementwiseThreads per block and only enough blocks to fill
+// the GPU (a few resident blocks per SM hide memory latency; more only add scheduling work).
+inline constexpr int kElementwiseThreads = 256;
+inline unsigned elementwise_blocks(int64_t n, int multiprocessors) {
+  const int64_t needed = (n + kElementwiseThreads - 1) / kElementwiseThreads;
+  const int64_t most = int64_t{8} * (multiprocessors > 0 ? multiprocessors : 1);
+  return static_cast<unsigned>(needed < 1 ? 1 : (needed < most ? needed : most));
+}
+
+// Device memory, 256-byte aligned slices of one workspace: the alignment cudaMalloc gives, which
+// the int8 GEMM's 16-byte loads and cublasSetWorkspace (256 bytes) need. The session's workspace
+// is only 64-byte aligned, so the first slice starts at the next 256-byte boundary, and the count
+// reserves room for that shift. With a null base it only counts, so the same take() sequence gives
+// workspace_bytes() in prepare and the pointers in run.
+class DeviceWorkspace {
+ public:
+  explicit DeviceWorkspace(void* base = nullptr)
+      : base_(static_cast<unsigned char*>(base)), used_(base == nullptr ? kAlign : 0) {
+    if (base_ != nullptr)
+      base_ += (kAlign - reinterpret_cast<std::uintptr_t>(base_) % kAlign) % kAlign;
+  }
+  template <typename T>
+  T* take(int64_t count) {
+    return static_cast<T*>(take_bytes(static_cast<std::size_t>(count) * sizeof(T)));
+  }
+  void* take_bytes(std::size_t bytes) {
+    void* p = base_ == nullptr || bytes == 0 ? nullptr : base_ + used_;
+    used_ += (bytes + kAlign - 1) / kAlign * kAlign;
+    return p;
+  }
+  // Bytes to ask of the session (counting mode: the slices plus the alignment reserve).
+  std::size_t used() const { return used_; }
+
+ private:
+  static constexpr std::size_t kAlign = 256;
+  unsigned char* base_;
+  std::size_t used_;
+};
+
+// A registry entry of device kCuda named `name` for `op`.
+void add_cuda_entry(runtime::KernelRegistry& registry, ir::OpKind op, std::string name,
+                    std::function<bool(const ir::Graph&, const ir::Node&)> supports,
+                    std::function<std::unique_ptr<runtime::Kernel>()> create);
+
+}  // namespace qrt::cuda::kernels

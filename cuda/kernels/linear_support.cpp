@@ -1,0 +1,67 @@
+#include "cuda/kernels/linear_support.h"
+
+#include <vector>
+
+#include "cuda/kernels/kernel_support.h"
+#include "ir/op_schema.h"
+
+namespace qrt::cuda::kernels {
+
+bool supports_linear(ir::Precision precision, const ir::Graph& graph, const ir::Node& node) {
+  if (node.op != ir::OpKind::kLinear || node_precision(node) != precision) return false;
+  if (node.inputs.size() < 2 || node.inputs.size() > 3 || node.outputs.size() != 1) return false;
+  const ir::Value* x = value_of(graph, node.inputs[kLinearX]);
+  const ir::Value* w = value_of(graph, node.inputs[kLinearWeight]);
+  const ir::Value* y = value_of(graph, node.outputs[0]);
+  const bool has_bias =
+      node.inputs.size() > kLinearBias && node.inputs[kLinearBias] != ir::kNoValue;
+  const ir::Value* b = has_bias ? value_of(graph, node.inputs[kLinearBias]) : nullptr;
+  if (x == nullptr || w == nullptr || y == nullptr || (has_bias && b == nullptr)) return false;
+  return activation_has_form(precision, *x) && weight_has_form(precision, *w) &&
+         bias_has_form(precision, b) && is_plain_f32(*y);
+}
+
+Result<LinearProblem> check_linear(ir::Precision precision, const runtime::PrepareContext& ctx) {
+  const ir::Node& node = ctx.node;
+  LinearProblem p;
+  p.label = ir::node_label(node);
+  if (!supports_linear(precision, ctx.graph, node))
+    return node_unsupported(node, std::string("not a Linear in the ") +
+                                      ir::precision_name(precision) +
+                                      " graph form this CUDA kernel reads (precision '" +
+                                      node.precision.precision + "')");
+  QRT_RETURN_IF_ERROR(check_inferred_outputs(ctx));
+  p.x = value_of(ctx.graph, node.inputs[kLinearX]);
+  p.weight = value_of(ctx.graph, node.inputs[kLinearWeight]);
+  if (node.inputs.size() > kLinearBias) p.bias = value_of(ctx.graph, node.inputs[kLinearBias]);
+  const ir::TensorType* xt = ctx.input_types[kLinearX];
+  if (xt == nullptr || xt->shape.empty() || !ir::is_static(xt->shape))
+    return node_error(node, "input x needs a concrete shape [..., K]");
+  p.K = xt->shape.back();
+  p.N = p.weight->shape[0];
+  p.M = ir::numel(ir::Shape(xt->shape.begin(), xt->shape.end() - 1));
+  if (p.weight->shape[1] != p.K)
+    return node_error(node, "weight '" + p.weight->name + "' is " +
+                                ir::shape_to_string(p.weight->shape) +
+                                " for K = " + std::to_string(p.K));
+  QRT_ASSIGN_OR_RETURN(const DeviceInfo info, require_device(node));
+  p.multiprocessors = info.multiprocessor_count;
+  p.compute_major = info.compute_major;
+  return p;
+}
+
+Result<DeviceBuffer> upload_linear_bias(const ir::Node& node, const LinearProblem& problem) {
+  if (problem.bias == nullptr) return DeviceBuffer();
+  QRT_ASSIGN_OR_RETURN(const std::vector<float> bias,
+                       constant_floats(node, *problem.bias, problem.N));
+  return upload(bias);
+}
+
+Status check_linear_views(const LinearProblem& problem, const runtime::RunContext& ctx) {
+  QRT_RETURN_IF_ERROR(check_device_views(problem.label, ctx, ctx.inputs.size(), 1));
+  if (ctx.inputs.size() < 2 || !ctx.inputs[kLinearX].present() || ctx.outputs[0].data == nullptr)
+    return invalid_argument(problem.label + "input x and output y must be present");
+  return Status::ok();
+}
+
+}  // namespace qrt::cuda::kernels
