@@ -9,6 +9,7 @@
 #include <iterator>
 #include <string>
 
+#include "ir/precision_forms.h"
 #include "ops/activation.h"
 #include "ops/binary.h"
 #include "ops/concat.h"
@@ -25,39 +26,12 @@
 
 namespace qrt::ops {
 
-namespace {
-
-// The f32 reference kernels compute on f32 data. A non-constant f32 value may carry per-tensor
-// activation parameters from calibration (ir/precision.h, int8-static): they are an annotation for
-// the int8-static consumer that quantizes it, the bytes stay float, so every other op reads it as a
-// plain f32 tensor. Any other quantization (per-channel activations, parameters on an f32
-// constant, non-f32 storage) is not plain f32 and is declined.
-bool is_f32_data(const ir::Graph& graph, ir::ValueId id) {
-  if (id < 0 || static_cast<std::size_t>(id) >= graph.values.size()) return false;
-  const ir::Value& v = graph.values[static_cast<std::size_t>(id)];
-  if (v.dtype != ir::DType::kF32) return false;
-  if (!v.quant.has_value() || v.quant->scheme == ir::QuantScheme::kNone) return true;
-  const bool per_tensor = v.quant->scheme == ir::QuantScheme::kSymmetricPerTensor ||
-                          v.quant->scheme == ir::QuantScheme::kAffinePerTensor;
-  return per_tensor && !v.is_constant();
-}
-
-bool all_f32_data(const ir::Graph& graph, const ir::Node& node) {
-  for (ir::ValueId id : node.inputs)
-    if (id != ir::kNoValue && !is_f32_data(graph, id)) return false;
-  for (ir::ValueId id : node.outputs)
-    if (!is_f32_data(graph, id)) return false;
-  return true;
-}
-
-}  // namespace
-
 void register_cpu_kernels(runtime::KernelRegistry& registry) {
   using ir::OpKind;
   using Factory = std::function<std::unique_ptr<runtime::Kernel>()>;
   auto add = [&registry](OpKind op, const char* name, Factory create) {
     registry.add(runtime::KernelEntry{op, runtime::Device::kCpu,
-                                      std::string("cpu.reference.") + name, all_f32_data,
+                                      std::string("cpu.reference.") + name, ir::all_f32_data,
                                       std::move(create)});
   };
   auto activation = [](OpKind op) -> Factory {
@@ -91,7 +65,7 @@ void register_cpu_kernels(runtime::KernelRegistry& registry) {
     registry.add(
         runtime::KernelEntry{op, runtime::Device::kCpu, std::string("cpu.reference.") + name,
                              [](const ir::Graph& g, const ir::Node& n) {
-                               return n.precision.precision == "fp32" && all_f32_data(g, n);
+                               return n.precision.precision == "fp32" && ir::all_f32_data(g, n);
                              },
                              std::move(create)});
   };

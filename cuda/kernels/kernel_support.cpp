@@ -10,18 +10,6 @@
 
 namespace qrt::cuda::kernels {
 
-namespace {
-
-bool has_scheme(const ir::Value& v, ir::QuantScheme scheme) {
-  return v.quant.has_value() && v.quant->scheme == scheme;
-}
-
-bool unquantized(const ir::Value& v) {
-  return !v.quant.has_value() || v.quant->scheme == ir::QuantScheme::kNone;
-}
-
-}  // namespace
-
 Status node_error(const ir::Node& node, const std::string& message) {
   return invalid_model(ir::node_label(node) + message);
 }
@@ -32,91 +20,6 @@ Status node_unsupported(const ir::Node& node, const std::string& message) {
 
 Status labeled(const std::string& label, const Status& status) {
   return status.is_ok() ? status : Status(status.code(), label + status.message());
-}
-
-const ir::Value* value_of(const ir::Graph& graph, ir::ValueId id) {
-  if (id < 0 || static_cast<std::size_t>(id) >= graph.values.size()) return nullptr;
-  return &graph.values[static_cast<std::size_t>(id)];
-}
-
-bool is_plain_f32(const ir::Value& v) {
-  return v.dtype == ir::DType::kF32 && unquantized(v);
-}
-
-bool is_f32_data(const ir::Graph& graph, ir::ValueId id) {
-  const ir::Value* v = value_of(graph, id);
-  if (v == nullptr || v->dtype != ir::DType::kF32) return false;
-  if (unquantized(*v)) return true;
-  const bool per_tensor = has_scheme(*v, ir::QuantScheme::kSymmetricPerTensor) ||
-                          has_scheme(*v, ir::QuantScheme::kAffinePerTensor);
-  return per_tensor && !v->is_constant();
-}
-
-bool all_f32_data(const ir::Graph& graph, const ir::Node& node) {
-  for (ir::ValueId id : node.inputs)
-    if (id != ir::kNoValue && !is_f32_data(graph, id)) return false;
-  for (ir::ValueId id : node.outputs)
-    if (!is_f32_data(graph, id)) return false;
-  return true;
-}
-
-std::optional<ir::Precision> node_precision(const ir::Node& node) {
-  return ir::precision_from_name(node.precision.precision);
-}
-
-bool weight_has_form(ir::Precision precision, const ir::Value& w) {
-  if (w.shape.size() != 2 || !w.is_constant()) return false;
-  switch (precision) {
-    case ir::Precision::kFP16:
-      return w.dtype == ir::DType::kF16 && unquantized(w);
-    case ir::Precision::kW8A16:
-    case ir::Precision::kInt8Dynamic:
-    case ir::Precision::kInt8Static:
-      return w.dtype == ir::DType::kI8 && has_scheme(w, ir::QuantScheme::kSymmetricPerChannel) &&
-             w.quant->axis == 0;
-    case ir::Precision::kNF4:
-      return w.dtype == ir::DType::kNF4 && has_scheme(w, ir::QuantScheme::kNF4Block);
-    case ir::Precision::kFP32:
-    case ir::Precision::kBF16:
-      return false;
-  }
-  return false;
-}
-
-bool bias_has_form(ir::Precision precision, const ir::Value* bias) {
-  if (bias == nullptr) return true;
-  if (!bias->is_constant() || !unquantized(*bias)) return false;
-  return bias->dtype == ir::DType::kF32 ||
-         (precision == ir::Precision::kFP16 && bias->dtype == ir::DType::kF16);
-}
-
-bool activation_has_form(ir::Precision precision, const ir::Value& x) {
-  if (precision != ir::Precision::kInt8Static) return is_plain_f32(x);
-  return x.dtype == ir::DType::kF32 && (has_scheme(x, ir::QuantScheme::kSymmetricPerTensor) ||
-                                        has_scheme(x, ir::QuantScheme::kAffinePerTensor));
-}
-
-Result<FixedQuant> fixed_quant_of(const ir::Node& node, const ir::Value& x) {
-  const std::string what = "input '" + x.name + "'";
-  if (!x.quant || x.quant->scales.size() != 1)
-    return node_error(node, what + " has no per-tensor calibrated scale (int8-static)");
-  const ir::QuantParams& q = *x.quant;
-  FixedQuant a;
-  a.scale = q.scales[0];
-  if (!std::isfinite(a.scale) || a.scale <= 0.0f)
-    return node_error(node,
-                      what + " has scale " + std::to_string(a.scale) + ", expected finite and > 0");
-  if (q.scheme == ir::QuantScheme::kSymmetricPerTensor) return a;
-  if (q.scheme != ir::QuantScheme::kAffinePerTensor || q.zero_points.size() != 1)
-    return node_error(node, what + " has " + ir::quant_scheme_name(q.scheme) +
-                                " parameters, expected per-tensor symmetric or affine");
-  a.zero_point = q.zero_points[0];
-  a.qmin = 0;
-  a.qmax = 255;
-  if (a.zero_point < a.qmin || a.zero_point > a.qmax)
-    return node_error(node, what + " has zero point " + std::to_string(a.zero_point) +
-                                ", outside the uint8 range [0, 255]");
-  return a;
 }
 
 Result<std::vector<float>> int8_weight_scales(const ir::Node& node, const ir::Value& w, int64_t n) {

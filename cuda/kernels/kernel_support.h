@@ -2,9 +2,7 @@
 // `supports`, prepare-time checks that name the node, uploading constants once per prepare, and
 // the run-time contract of a device step (kCuda views, the session's stream).
 //
-// The graph forms restate those of ir/precision.h as the CPU kernels read them
-// (ops/quantized/quantized_support.h): cuda/ may not include ops/ (docs/architecture.md), so the
-// few predicates the CUDA entries need are written here once for all of them.
+// The graph forms themselves are ir/precision_forms.h, shared with the CPU kernels.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -21,6 +19,7 @@
 #include "cuda/device_buffer.h"
 #include "ir/graph.h"
 #include "ir/precision.h"
+#include "ir/precision_forms.h"
 #include "runtime/kernel.h"
 #include "runtime/kernel_registry.h"
 
@@ -33,37 +32,15 @@ Status node_unsupported(const ir::Node& node, const std::string& message);
 // `status` with its message prefixed by a node label ("node 'fc1' (Linear): "); ok stays ok.
 Status labeled(const std::string& label, const Status& status);
 
-// The value `id` of `graph`, or null for kNoValue / out of range.
-const ir::Value* value_of(const ir::Graph& graph, ir::ValueId id);
-
-// f32 without quantization parameters.
-bool is_plain_f32(const ir::Value& v);
-// The f32 data the float kernels read: plain f32, or a non-constant f32 value annotated with
-// per-tensor calibration parameters (an int8-static consumer's annotation; the bytes stay float).
-bool is_f32_data(const ir::Graph& graph, ir::ValueId id);
-// Every present input and every output is f32 data.
-bool all_f32_data(const ir::Graph& graph, const ir::Node& node);
-
-// The node's precision when its record names a known one.
-std::optional<ir::Precision> node_precision(const ir::Node& node);
-// A constant rank-2 weight in the form `precision` stores (ir/precision.h): f16, i8 symmetric per
-// output channel (axis 0), or nf4 with nf4-block parameters.
-bool weight_has_form(ir::Precision precision, const ir::Value& w);
-// An optional bias the CUDA entries read: absent, or an f32 constant (fp16 also an f16 constant).
-bool bias_has_form(ir::Precision precision, const ir::Value* bias);
-// A Linear/LSTM data input: int8-static needs per-tensor calibrated parameters on f32; every other
-// precision a plain f32.
-bool activation_has_form(ir::Precision precision, const ir::Value& x);
-
-// How int8-static quantizes an activation with calibrated parameters: q = clamp(round(x / scale)
-// + zero_point, qmin, qmax); symmetric: [-127, 127], affine: the uint8 range [0, 255].
-struct FixedQuant {
-  float scale = 1.0f / 127.0f;
-  int32_t zero_point = 0;
-  int32_t qmin = -127;
-  int32_t qmax = 127;
-};
-Result<FixedQuant> fixed_quant_of(const ir::Node& node, const ir::Value& x);
+// The graph-form predicates shared with the CPU backend (ir/precision_forms.h).
+using ir::activation_has_form;
+using ir::all_f32_data;
+using ir::bias_has_form;
+using ir::is_plain_f32;
+using ir::node_precision;
+using ir::value_of;
+using ir::weight_has_form;
+using FixedQuant = ir::FixedActivationQuant;
 
 // The per-output-channel scales of an int8 weight [N, K]: N finite positive values.
 Result<std::vector<float>> int8_weight_scales(const ir::Node& node, const ir::Value& w, int64_t n);

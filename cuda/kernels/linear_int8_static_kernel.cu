@@ -48,7 +48,7 @@ class LinearInt8StaticKernel final : public runtime::Kernel {
   Status prepare(const runtime::PrepareContext& ctx) override {
     const ir::Node& node = ctx.node;
     QRT_ASSIGN_OR_RETURN(p_, check_linear(ir::Precision::kInt8Static, ctx));
-    QRT_ASSIGN_OR_RETURN(quant_, fixed_quant_of(node, *p_.x));
+    QRT_ASSIGN_OR_RETURN(quant_, ir::fixed_activation_quant(node, *p_.x));
     offset_ = quant_.qmin >= 0 ? kUint8Offset : 0;
     config_ = gemm_int8::select_tile_config(p_.M, p_.N, p_.K, p_.multiprocessors);
     const Status fits = gemm_int8::can_implement(p_.M, p_.N, p_.K, config_, {});

@@ -96,7 +96,7 @@ class LstmKernel final : public runtime::Kernel {
     steps_ = xt->shape[1];
     if (precision == ir::Precision::kInt8Static) {
       QRT_ASSIGN_OR_RETURN(const FixedQuant q,
-                           fixed_quant_of(node, *value_of(ctx.graph, node.inputs[kX])));
+                           ir::fixed_activation_quant(node, *value_of(ctx.graph, node.inputs[kX])));
       desc.input_quant = LstmInputQuant{q.scale, q.zero_point, q.qmin, q.qmax};
     }
 

@@ -120,10 +120,10 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
       const auto bias = b->data->as<float>();
       std::copy(bias.begin(), bias.end(), bias_.begin());
     }
-    QRT_ASSIGN_OR_RETURN(in_, activation_quant_of(node, *x));
+    QRT_ASSIGN_OR_RETURN(in_, ir::fixed_activation_quant(node, *x));
     in_offset_ = in_.qmin >= 0 ? kUint8Offset : 0;
     if (y_codes_) {
-      QRT_ASSIGN_OR_RETURN(out_, activation_quant_of(node, *y));
+      QRT_ASSIGN_OR_RETURN(out_, ir::fixed_activation_quant(node, *y));
     }
     return Status::ok();
   }

@@ -59,7 +59,7 @@ class QuantizedLinearKernel final : public runtime::Kernel {
     spec.outlier_threshold = node.precision.outlier_threshold;
     spec.input = "input '" + x->name + "'";
     if (precision_ == ir::Precision::kInt8Static) {
-      QRT_ASSIGN_OR_RETURN(spec.activation, activation_quant_of(node, *x));
+      QRT_ASSIGN_OR_RETURN(spec.activation, ir::fixed_activation_quant(node, *x));
     }
     QRT_ASSIGN_OR_RETURN(projection_, make_projection(precision_, spec));
     N_ = spec.N;

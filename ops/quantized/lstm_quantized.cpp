@@ -76,7 +76,7 @@ class QuantizedLstmKernel final : public LstmKernelBase {
     }
     if (precision_ == ir::Precision::kInt8Static && layer == 0 && matrix == Matrix::kInput) {
       QRT_ASSIGN_OR_RETURN(spec.activation,
-                           activation_quant_of(node, *value_of(ctx.graph, node.inputs[0])));
+                           ir::fixed_activation_quant(node, *value_of(ctx.graph, node.inputs[0])));
     }  // otherwise the default: symmetric, scale 1/127, for a hidden state
     QRT_ASSIGN_OR_RETURN(std::unique_ptr<Projection> p, make_projection(precision_, spec));
     const int64_t rows = matrix == Matrix::kInput ? dims().B * dims().T : dims().B;

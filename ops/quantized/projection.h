@@ -11,6 +11,7 @@
 
 #include "ir/graph.h"
 #include "ir/precision.h"
+#include "ir/precision_forms.h"
 #include "ir/status.h"
 
 namespace qrt::ops::quantized {
@@ -38,15 +39,8 @@ class Projection {
   virtual std::string describe() const { return {}; }
 };
 
-// How a static int8 projection quantizes its activations: q = clamp(round(x / scale) + zero_point,
-// qmin, qmax) (docs/quantization.md §1). Symmetric: zero_point 0, [-127, 127]; affine: the uint8
-// range [0, 255] the static pass produces.
-struct ActivationQuant {
-  float scale = 1.0f / 127.0f;
-  int32_t zero_point = 0;
-  int32_t qmin = -127;
-  int32_t qmax = 127;
-};
+// How a static int8 projection quantizes its activations (ir/precision_forms.h).
+using ActivationQuant = ir::FixedActivationQuant;
 
 // What a projection is made from. `weight` and `bias` are graph values (bias may be null); the
 // weight must be a constant when the precision precomputes from it.

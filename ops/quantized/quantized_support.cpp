@@ -11,87 +11,8 @@ namespace qrt::ops::quantized {
 namespace {
 
 constexpr int32_t kInt8Max = 127;
-constexpr int32_t kUint8Max = 255;
-
-bool has_scheme(const ir::Value& v, ir::QuantScheme scheme) {
-  return v.quant.has_value() && v.quant->scheme == scheme;
-}
-
-bool unquantized(const ir::Value& v) {
-  return !v.quant.has_value() || v.quant->scheme == ir::QuantScheme::kNone;
-}
 
 }  // namespace
-
-std::optional<ir::Precision> node_precision(const ir::Node& node) {
-  return ir::precision_from_name(node.precision.precision);
-}
-
-const ir::Value* value_of(const ir::Graph& graph, ir::ValueId id) {
-  if (id < 0 || static_cast<std::size_t>(id) >= graph.values.size()) return nullptr;
-  return &graph.values[static_cast<std::size_t>(id)];
-}
-
-bool is_plain_f32(const ir::Value& v) {
-  return v.dtype == ir::DType::kF32 && unquantized(v);
-}
-
-bool weight_has_form(ir::Precision precision, const ir::Value& w) {
-  if (w.shape.size() != 2 || !w.is_constant()) return false;
-  switch (precision) {
-    case ir::Precision::kFP16:
-      return w.dtype == ir::DType::kF16 && unquantized(w);
-    case ir::Precision::kBF16:
-      return w.dtype == ir::DType::kBF16 && unquantized(w);
-    case ir::Precision::kW8A16:
-    case ir::Precision::kInt8Dynamic:
-    case ir::Precision::kInt8Static:
-      return w.dtype == ir::DType::kI8 && has_scheme(w, ir::QuantScheme::kSymmetricPerChannel) &&
-             w.quant->axis == 0;
-    case ir::Precision::kNF4:
-      return w.dtype == ir::DType::kNF4 && has_scheme(w, ir::QuantScheme::kNF4Block);
-    case ir::Precision::kFP32:
-      return false;
-  }
-  return false;
-}
-
-bool bias_has_form(ir::Precision precision, const ir::Value* bias) {
-  if (bias == nullptr || is_plain_f32(*bias)) return true;
-  if (!unquantized(*bias) || !bias->is_constant()) return false;
-  return (precision == ir::Precision::kFP16 && bias->dtype == ir::DType::kF16) ||
-         (precision == ir::Precision::kBF16 && bias->dtype == ir::DType::kBF16);
-}
-
-bool activation_has_form(ir::Precision precision, const ir::Value& x) {
-  if (precision != ir::Precision::kInt8Static) return is_plain_f32(x);
-  return x.dtype == ir::DType::kF32 && (has_scheme(x, ir::QuantScheme::kSymmetricPerTensor) ||
-                                        has_scheme(x, ir::QuantScheme::kAffinePerTensor));
-}
-
-Result<ActivationQuant> activation_quant_of(const ir::Node& node, const ir::Value& x) {
-  const std::string what = "input '" + x.name + "'";
-  if (!x.quant || x.quant->scales.size() != 1)
-    return node_error(node, what + " has no per-tensor calibrated scale (int8-static)");
-  const ir::QuantParams& q = *x.quant;
-  ActivationQuant a;
-  a.scale = q.scales[0];
-  if (!std::isfinite(a.scale) || a.scale <= 0.0f)
-    return node_error(node,
-                      what + " has scale " + std::to_string(a.scale) + ", expected finite and > 0");
-  if (q.scheme == ir::QuantScheme::kSymmetricPerTensor) return a;
-  if (q.scheme != ir::QuantScheme::kAffinePerTensor || q.zero_points.size() != 1)
-    return node_error(node, what + " has " + ir::quant_scheme_name(q.scheme) +
-                                " parameters, expected per-tensor symmetric or affine");
-  // The static pass stores affine activations in the uint8 range (ir/passes/passes.h).
-  a.zero_point = q.zero_points[0];
-  a.qmin = 0;
-  a.qmax = kUint8Max;
-  if (a.zero_point < a.qmin || a.zero_point > a.qmax)
-    return node_error(node, what + " has zero point " + std::to_string(a.zero_point) +
-                                ", outside the uint8 range [0, 255]");
-  return a;
-}
 
 Status require_constant(const ir::Node& node, const std::string& what, const ir::Value& v) {
   if (v.is_constant()) return Status::ok();

@@ -11,34 +11,18 @@
 
 #include "ir/graph.h"
 #include "ir/precision.h"
+#include "ir/precision_forms.h"
 #include "ops/quantized/projection.h"
 
 namespace qrt::ops::quantized {
 
-// The node's precision, when its PrecisionRecord names a known one.
-std::optional<ir::Precision> node_precision(const ir::Node& node);
-
-// The value `id` of `graph`, or null for kNoValue / out of range.
-const ir::Value* value_of(const ir::Graph& graph, ir::ValueId id);
-
-// True when `v` is a plain f32 tensor without quantization parameters.
-bool is_plain_f32(const ir::Value& v);
-
-// True when the weight value has the graph form `precision` gives weights (ir/precision.h):
-// f16 / bf16 without parameters, i8 symmetric per output channel (axis 0), or nf4 with nf4-block
-// parameters; always rank 2 and constant.
-bool weight_has_form(ir::Precision precision, const ir::Value& weight);
-
-// True when an optional bias has the form the precision's kernels read: f32 (fp16/bf16 also take
-// a bias stored in their own half type).
-bool bias_has_form(ir::Precision precision, const ir::Value* bias);
-
-// True when a Linear/LSTM data input has the precision's form: int8-static needs per-tensor
-// calibrated parameters (symmetric or affine) on an f32 value, every other precision a plain f32.
-bool activation_has_form(ir::Precision precision, const ir::Value& x);
-
-// The run-time quantization static int8 applies to an activation with calibrated parameters.
-Result<ActivationQuant> activation_quant_of(const ir::Node& node, const ir::Value& x);
+// The graph-form predicates shared with every backend (ir/precision_forms.h).
+using ir::activation_has_form;
+using ir::bias_has_form;
+using ir::is_plain_f32;
+using ir::node_precision;
+using ir::value_of;
+using ir::weight_has_form;
 
 // Fails naming the node and `what` unless `v` is a constant.
 Status require_constant(const ir::Node& node, const std::string& what, const ir::Value& v);
