@@ -13,6 +13,7 @@
 #include "ir/serialize.h"
 #include "ops/register.h"
 #include "tools/cli.h"
+#include "tools/fit_options.h"
 #include "tools/option_reader.h"
 #include "train/fine_tune.h"
 #include "train/initialize.h"
@@ -104,6 +105,8 @@ Result<FinetuneArgs> parse_finetune_args(std::span<const std::string> args) {
   std::string optimizer = "adam";
   bool decay_given = false;
   for (const ParsedArgument& a : parsed) {
+    QRT_ASSIGN_OR_RETURN(const bool fit_option, read_fit_option(kCommand, a, r.fit));
+    if (fit_option) continue;
     if (a.positional) {
       if (!r.model.empty())
         return invalid_argument("finetune: expected one MODEL, got '" + r.model + "' and '" +
@@ -115,16 +118,6 @@ Result<FinetuneArgs> parse_finetune_args(std::span<const std::string> args) {
       r.data = a.value;
     } else if (a.name == "-o" || a.name == "--output") {
       r.output = a.value;
-    } else if (a.name == "--epochs") {
-      QRT_ASSIGN_OR_RETURN(r.fit.epochs, parse_integer(kCommand, a.name, a.value, 1));
-    } else if (a.name == "--lr") {
-      QRT_ASSIGN_OR_RETURN(const float lr, parse_float(kCommand, a.name, a.value, 0.0f));
-      r.fit.adam.lr = lr;
-    } else if (a.name == "--batch") {
-      QRT_ASSIGN_OR_RETURN(r.fit.batch, parse_integer(kCommand, a.name, a.value, 1));
-    } else if (a.name == "--seed") {
-      QRT_ASSIGN_OR_RETURN(const int64_t seed, parse_integer(kCommand, a.name, a.value, 0));
-      r.fit.seed = static_cast<uint64_t>(seed);
     } else if (a.name == "--lookback") {
       QRT_ASSIGN_OR_RETURN(r.lookback, parse_integer(kCommand, a.name, a.value, 1));
     } else if (a.name == "--horizon") {
@@ -149,8 +142,6 @@ Result<FinetuneArgs> parse_finetune_args(std::span<const std::string> args) {
       r.fit.clip_norm = clip;
     } else if (a.name == "--freeze") {
       QRT_ASSIGN_OR_RETURN(r.freeze, split_list(a.value));
-    } else if (a.name == "--max-steps") {
-      QRT_ASSIGN_OR_RETURN(r.fit.max_steps_per_epoch, parse_integer(kCommand, a.name, a.value, 1));
     } else if (a.name == "--qat") {
       if (a.value != "int8" && a.value != "nf4")
         return invalid_argument("finetune: --qat expects int8 or nf4, got '" + a.value + "'");
@@ -160,8 +151,6 @@ Result<FinetuneArgs> parse_finetune_args(std::span<const std::string> args) {
     } else if (a.name == "--init-seed") {
       QRT_ASSIGN_OR_RETURN(const int64_t seed, parse_integer(kCommand, a.name, a.value, 0));
       r.init_seed = static_cast<uint64_t>(seed);
-    } else if (a.name == "--no-progress") {
-      r.fit.progress = false;
     }
   }
   if (r.help) return r;

@@ -15,6 +15,7 @@
 #include "ir/serialize.h"
 #include "ops/register.h"
 #include "samples/forecasting/forecaster_graph.h"
+#include "tools/fit_options.h"
 #include "tools/option_reader.h"
 #include "train/fine_tune.h"
 
@@ -57,7 +58,6 @@ options:
 }
 
 Result<TrainArgs> parse_args(std::span<const std::string> args) {
-  using tools::parse_float;
   using tools::parse_integer;
   static constexpr std::string_view kValued[] = {
       "--data", "-o",       "--output", "--epochs",   "--lr",      "--batch",
@@ -70,6 +70,8 @@ Result<TrainArgs> parse_args(std::span<const std::string> args) {
   r.fit.schedule = train::ScheduleKind::kStep;
   r.fit.step_gamma = 0.5;
   for (const tools::ParsedArgument& a : parsed) {
+    QRT_ASSIGN_OR_RETURN(const bool fit_option, tools::read_fit_option(kCommand, a, r.fit));
+    if (fit_option) continue;
     if (a.positional) {
       return invalid_argument(std::string(kCommand) + ": unexpected argument '" + a.name + "'");
     } else if (a.name == "--help") {
@@ -78,16 +80,6 @@ Result<TrainArgs> parse_args(std::span<const std::string> args) {
       r.data = a.value;
     } else if (a.name == "-o" || a.name == "--output") {
       r.output = a.value;
-    } else if (a.name == "--epochs") {
-      QRT_ASSIGN_OR_RETURN(r.fit.epochs, parse_integer(kCommand, a.name, a.value, 1));
-    } else if (a.name == "--lr") {
-      QRT_ASSIGN_OR_RETURN(const float lr, parse_float(kCommand, a.name, a.value, 0.0f));
-      r.fit.adam.lr = lr;
-    } else if (a.name == "--batch") {
-      QRT_ASSIGN_OR_RETURN(r.fit.batch, parse_integer(kCommand, a.name, a.value, 1));
-    } else if (a.name == "--seed") {
-      QRT_ASSIGN_OR_RETURN(const int64_t seed, parse_integer(kCommand, a.name, a.value, 0));
-      r.fit.seed = static_cast<uint64_t>(seed);
     } else if (a.name == "--hidden") {
       QRT_ASSIGN_OR_RETURN(r.shape.hidden, parse_integer(kCommand, a.name, a.value, 1));
     } else if (a.name == "--layers") {
@@ -96,10 +88,6 @@ Result<TrainArgs> parse_args(std::span<const std::string> args) {
       QRT_ASSIGN_OR_RETURN(r.shape.lookback, parse_integer(kCommand, a.name, a.value, 1));
     } else if (a.name == "--horizon") {
       QRT_ASSIGN_OR_RETURN(r.shape.horizon, parse_integer(kCommand, a.name, a.value, 1));
-    } else if (a.name == "--max-steps") {
-      QRT_ASSIGN_OR_RETURN(r.fit.max_steps_per_epoch, parse_integer(kCommand, a.name, a.value, 1));
-    } else if (a.name == "--no-progress") {
-      r.fit.progress = false;
     }
   }
   if (r.help) return r;
