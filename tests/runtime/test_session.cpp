@@ -11,6 +11,7 @@
 #include "tests/runtime/fake_device.h"
 #include "tests/runtime/fake_kernels.h"
 #include "tests/runtime/hand_graph.h"
+#include "tests/runtime/session_test_graphs.h"
 #include "tests/runtime/two_thread_runs.h"
 #include "tests/support/random.h"
 
@@ -19,26 +20,18 @@ using runtime::Device;
 using runtime::NamedTensor;
 using runtime::Session;
 using runtime::SessionOptions;
+using testing::dynamic_graph;
+using testing::dynamic_reference;
 using testing::HandGraph;
 using testing::KernelCounters;
+using testing::named;
+using testing::relu;
+using testing::to_vector;
 
 namespace {
 
 // The fake kernels evaluate exactly the float expressions the direct computation below does, in
 // the same order, so results are compared bit for bit.
-
-NamedTensor named(const std::string& name, const std::vector<float>& data, ir::Shape shape) {
-  return {name, runtime::ConstTensorView{ir::DType::kF32, std::move(shape), data.data()}};
-}
-
-std::vector<float> to_vector(const runtime::Tensor& t) {
-  auto s = t.span<float>();
-  return {s.begin(), s.end()};
-}
-
-float relu(float x) {
-  return x > 0.0f ? x : 0.0f;
-}
 
 // y = tanh(relu(x) + w).
 std::shared_ptr<const ir::Graph> static_graph(const std::vector<float>& w) {
@@ -50,27 +43,6 @@ std::shared_ptr<const ir::Graph> static_graph(const std::vector<float>& w) {
   const auto y = h.node("tanh", ir::OpKind::kTanh, {s});
   h.output(y);
   return std::make_shared<const ir::Graph>(std::move(h.graph()));
-}
-
-// With a dynamic batch: u = relu(x) + x, v = tanh(u) + b; outputs {v, x} (x: a graph input that
-// is also a graph output, copied out of the caller's buffer).
-std::shared_ptr<const ir::Graph> dynamic_graph() {
-  HandGraph h;
-  const auto x = h.input("x", {ir::kDynamicDim, 5});
-  const auto b = h.input("b", {ir::kDynamicDim, 5});
-  const auto r = h.node("relu", ir::OpKind::kRelu, {x});
-  const auto u = h.node("add_x", ir::OpKind::kAdd, {r, x});
-  const auto t = h.node("tanh", ir::OpKind::kTanh, {u});
-  const auto v = h.node("add_b", ir::OpKind::kAdd, {t, b});
-  h.output(v);
-  h.output(x);
-  return std::make_shared<const ir::Graph>(std::move(h.graph()));
-}
-
-std::vector<float> dynamic_reference(const std::vector<float>& x, const std::vector<float>& b) {
-  std::vector<float> v(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) v[i] = std::tanh(relu(x[i]) + x[i]) + b[i];
-  return v;
 }
 
 runtime::KernelRegistry fake_registry(std::shared_ptr<KernelCounters> counters,

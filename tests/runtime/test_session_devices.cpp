@@ -13,7 +13,7 @@
 #include "runtime/session.h"
 #include "tests/runtime/fake_device.h"
 #include "tests/runtime/fake_kernels.h"
-#include "tests/runtime/hand_graph.h"
+#include "tests/runtime/session_test_graphs.h"
 #include "tests/support/random.h"
 
 using namespace qrt;
@@ -21,48 +21,18 @@ using runtime::Device;
 using runtime::NamedTensor;
 using runtime::Session;
 using runtime::SessionOptions;
+using testing::dynamic_graph;
+using testing::dynamic_reference;
 using testing::FakeDeviceLog;
-using testing::HandGraph;
 using testing::KernelCounters;
+using testing::named;
+using testing::relu;
+using testing::to_vector;
 
 namespace {
 
-NamedTensor named(const std::string& name, const std::vector<float>& data, ir::Shape shape) {
-  return {name, runtime::ConstTensorView{ir::DType::kF32, std::move(shape), data.data()}};
-}
-
-std::vector<float> to_vector(const runtime::Tensor& t) {
-  auto s = t.span<float>();
-  return {s.begin(), s.end()};
-}
-
-float relu(float x) {
-  return x > 0.0f ? x : 0.0f;
-}
-
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
-}
-
-// u = relu(x) + x, v = tanh(u) + b, with a dynamic batch; outputs {v, x}.
-std::shared_ptr<const ir::Graph> two_input_graph() {
-  HandGraph h;
-  const auto x = h.input("x", {ir::kDynamicDim, 5});
-  const auto b = h.input("b", {ir::kDynamicDim, 5});
-  const auto r = h.node("relu", ir::OpKind::kRelu, {x});
-  const auto u = h.node("add_x", ir::OpKind::kAdd, {r, x});
-  const auto t = h.node("tanh", ir::OpKind::kTanh, {u});
-  const auto v = h.node("add_b", ir::OpKind::kAdd, {t, b});
-  h.output(v);
-  h.output(x);
-  return std::make_shared<const ir::Graph>(std::move(h.graph()));
-}
-
-// The fake kernels compute exactly these float expressions in this order: compared bit for bit.
-std::vector<float> reference(const std::vector<float>& x, const std::vector<float>& b) {
-  std::vector<float> v(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) v[i] = std::tanh(relu(x[i]) + x[i]) + b[i];
-  return v;
 }
 
 struct Fixture {
@@ -94,7 +64,7 @@ void run_and_check(Session& session, int64_t batch, uint64_t seed) {
   REQUIRE_MESSAGE(out.is_ok(), out.status().to_string());
   REQUIRE(out->size() == 2);
   CHECK((*out)[0].shape() == ir::Shape{batch, 5});
-  CHECK(to_vector((*out)[0]) == reference(x, b));
+  CHECK(to_vector((*out)[0]) == dynamic_reference(x, b));
   CHECK(to_vector((*out)[1]) == x);
 }
 
@@ -102,7 +72,7 @@ void run_and_check(Session& session, int64_t batch, uint64_t seed) {
 
 TEST_CASE("Session devices: mixed placement inserts transfers only at boundaries") {
   Fixture f = fixture(ir::OpKind::kAdd);  // Add falls back to the CPU
-  auto session = Session::create(two_input_graph(), f.registry, SessionOptions{Device::kCuda});
+  auto session = Session::create(dynamic_graph(), f.registry, SessionOptions{Device::kCuda});
   REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
   CHECK(f.log->backends == 1);
   run_and_check(**session, 3, 11);
@@ -124,7 +94,7 @@ TEST_CASE("Session devices: mixed placement inserts transfers only at boundaries
 
 TEST_CASE("Session devices: a CPU-only session has no device arena and no backend") {
   Fixture f = fixture();
-  auto session = Session::create(two_input_graph(), f.registry);
+  auto session = Session::create(dynamic_graph(), f.registry);
   REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
   run_and_check(**session, 2, 21);
   CHECK(f.log->backends == 0);
@@ -134,7 +104,7 @@ TEST_CASE("Session devices: a CPU-only session has no device arena and no backen
 
 TEST_CASE("Session devices: all on the device, recorded on the 2nd run, replayed after") {
   Fixture f = fixture();
-  auto session = Session::create(two_input_graph(), f.registry, SessionOptions{Device::kCuda});
+  auto session = Session::create(dynamic_graph(), f.registry, SessionOptions{Device::kCuda});
   REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
   Session& s = **session;
 
@@ -183,7 +153,7 @@ TEST_CASE("Session devices: all on the device, recorded on the 2nd run, replayed
 
 TEST_CASE("Session devices: observed runs copy device values out and are never recorded") {
   Fixture f = fixture();
-  auto session = Session::create(two_input_graph(), f.registry, SessionOptions{Device::kCuda});
+  auto session = Session::create(dynamic_graph(), f.registry, SessionOptions{Device::kCuda});
   REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
   Session& s = **session;
   for (uint64_t seed = 41; seed < 44; ++seed) run_and_check(s, 2, seed);
@@ -209,8 +179,8 @@ TEST_CASE("Session devices: observed runs copy device values out and are never r
   std::vector<float> expected_relu(10);
   for (int i = 0; i < 10; ++i) expected_relu[i] = relu(x[i]);
   CHECK(seen["relu_out"] == expected_relu);
-  CHECK(seen["add_b_out"] == reference(x, b));
-  CHECK(to_vector((*out)[0]) == reference(x, b));
+  CHECK(seen["add_b_out"] == dynamic_reference(x, b));
+  CHECK(to_vector((*out)[0]) == dynamic_reference(x, b));
 
   run_and_check(s, 2, 46);  // the recording survives the observed run
   CHECK(f.log->replays == 3);
@@ -222,7 +192,7 @@ TEST_CASE("Session devices: recording is off by option, or for a kernel that can
     Fixture f = fixture();
     SessionOptions options{Device::kCuda};
     options.capture_graphs = false;
-    auto session = Session::create(two_input_graph(), f.registry, options);
+    auto session = Session::create(dynamic_graph(), f.registry, options);
     REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
     for (uint64_t seed = 51; seed < 54; ++seed) run_and_check(**session, 3, seed);
     CHECK(f.log->captures == 0);
@@ -234,7 +204,7 @@ TEST_CASE("Session devices: recording is off by option, or for a kernel that can
     testing::register_fake_kernels(f.registry, Device::kCuda, f.counters);
     testing::register_fake_kernels(f.registry, Device::kCpu, f.counters);
     f.log = testing::register_fake_device(f.registry);
-    auto session = Session::create(two_input_graph(), f.registry, SessionOptions{Device::kCuda});
+    auto session = Session::create(dynamic_graph(), f.registry, SessionOptions{Device::kCuda});
     REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
     CHECK((*session)->kernel_names()[1] == "relu: cuda.fake.uncapturable_relu");
     for (uint64_t seed = 55; seed < 58; ++seed) run_and_check(**session, 3, seed);
@@ -243,7 +213,7 @@ TEST_CASE("Session devices: recording is off by option, or for a kernel that can
   SUBCASE("a backend that cannot record") {
     Fixture f = fixture();
     f.log->can_capture = false;
-    auto session = Session::create(two_input_graph(), f.registry, SessionOptions{Device::kCuda});
+    auto session = Session::create(dynamic_graph(), f.registry, SessionOptions{Device::kCuda});
     REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
     for (uint64_t seed = 58; seed < 61; ++seed) run_and_check(**session, 3, seed);
     CHECK(f.log->captures == 0);
@@ -252,14 +222,14 @@ TEST_CASE("Session devices: recording is off by option, or for a kernel that can
 
 TEST_CASE("Session devices: strict mode, a missing backend and a failing backend are named") {
   Fixture f = fixture(ir::OpKind::kAdd);
-  auto strict = Session::create(two_input_graph(), f.registry, SessionOptions{Device::kCuda, true});
+  auto strict = Session::create(dynamic_graph(), f.registry, SessionOptions{Device::kCuda, true});
   REQUIRE_FALSE(strict.is_ok());
   CHECK(contains(strict.status().message(), "node 'add_x' (Add)"));
   CHECK(contains(strict.status().message(), "strict"));
 
   runtime::KernelRegistry no_backend;
   testing::register_fake_kernels(no_backend, Device::kCuda, f.counters);
-  auto missing = Session::create(two_input_graph(), no_backend, SessionOptions{Device::kCuda});
+  auto missing = Session::create(dynamic_graph(), no_backend, SessionOptions{Device::kCuda});
   REQUIRE_FALSE(missing.is_ok());
   CHECK(contains(missing.status().message(), "no cuda device backend"));
 
@@ -267,7 +237,7 @@ TEST_CASE("Session devices: strict mode, a missing backend and a failing backend
                                 []() -> Result<std::unique_ptr<runtime::DeviceBackend>> {
                                   return device_error("no CUDA device: none in this test");
                                 });
-  auto failing = Session::create(two_input_graph(), no_backend, SessionOptions{Device::kCuda});
+  auto failing = Session::create(dynamic_graph(), no_backend, SessionOptions{Device::kCuda});
   REQUIRE_FALSE(failing.is_ok());
   CHECK(failing.status().code() == StatusCode::kDeviceError);
   CHECK(contains(failing.status().message(), "no CUDA device: none in this test"));
@@ -278,7 +248,7 @@ TEST_CASE("Session devices: a device kernel's failure surfaces at the run's sync
   testing::register_fake_kernels(f.registry, Device::kCuda, f.counters,
                                  /*fail_run_on_negative_sum=*/true);
   f.log = testing::register_fake_device(f.registry);
-  auto session = Session::create(two_input_graph(), f.registry, SessionOptions{Device::kCuda});
+  auto session = Session::create(dynamic_graph(), f.registry, SessionOptions{Device::kCuda});
   REQUIRE_MESSAGE(session.is_ok(), session.status().to_string());
   const std::vector<float> x(10, -1.0f), b(10, -1.0f);  // add_b sums to -10 - 10·tanh(0)
   auto failed = (*session)->run({named("x", x, {2, 5}), named("b", b, {2, 5})});
@@ -291,5 +261,5 @@ TEST_CASE("Session devices: a device kernel's failure surfaces at the run's sync
   const auto good_b = testing::random_floats(10, 72, 0.0f, 1.0f);
   auto good = (*session)->run({named("x", good_x, {2, 5}), named("b", good_b, {2, 5})});
   REQUIRE_MESSAGE(good.is_ok(), good.status().to_string());
-  CHECK(to_vector((*good)[0]) == reference(good_x, good_b));
+  CHECK(to_vector((*good)[0]) == dynamic_reference(good_x, good_b));
 }
