@@ -17,18 +17,25 @@ Result<runtime::Device> parse_device(const std::string& name) {
 
 Status register_backends(runtime::Device device, runtime::KernelRegistry& registry) {
   if (device == runtime::Device::kCuda) {
+    // describe_device's failure already reads "no CUDA device: <reason>" or names the build.
+    QRT_RETURN_IF_ERROR(describe_device(device).status());
 #if QRT_HAVE_CUDA
-    // query_device's failure already reads "no CUDA device: <reason>".
-    auto info = cuda::query_device();
-    if (!info.is_ok()) return info.status();
     cuda::register_cuda_kernels(registry);
     cuda::register_cuda_backend(registry);
-#else
-    return unsupported("CUDA backend not available in this build (configure with nvcc on PATH)");
 #endif
   }
   ops::register_cpu_kernels(registry);
   return Status::ok();
+}
+
+Result<std::string> describe_device(runtime::Device device) {
+  if (device == runtime::Device::kCpu) return std::string("cpu");
+#if QRT_HAVE_CUDA
+  QRT_ASSIGN_OR_RETURN(const cuda::DeviceInfo info, cuda::query_device());
+  return info.summary();
+#else
+  return unsupported("CUDA backend not available in this build (configure with nvcc on PATH)");
+#endif
 }
 
 }  // namespace qrt::tools

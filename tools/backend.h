@@ -18,4 +18,9 @@ Result<runtime::Device> parse_device(const std::string& name);
 // ..." when no GPU is usable.
 Status register_backends(runtime::Device device, runtime::KernelRegistry& registry);
 
+// One line naming the hardware `device` runs on: "cpu" or the GPU's summary ("NVIDIA H100 80GB
+// HBM3 (sm_90, 132 SMs, ...)"). Fails like register_backends when `device` cannot be used, so a
+// caller can ask first and fall back to the CPU with the reason.
+Result<std::string> describe_device(runtime::Device device);
+
 }  // namespace qrt::tools

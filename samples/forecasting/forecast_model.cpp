@@ -4,10 +4,11 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "ir/serialize.h"
-#include "ops/register.h"
+#include "tools/backend.h"
 
 namespace qrt::samples {
 namespace {
@@ -54,7 +55,7 @@ Status check_model_shapes(const ir::Graph& graph, const std::string& path, int64
 }  // namespace
 
 Result<ForecastModel> ForecastModel::load(const std::string& path, int64_t lookback,
-                                          int64_t horizon) {
+                                          int64_t horizon, runtime::Device device) {
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(path, ec);
   if (ec) return io_error("cannot open model file '" + path + "': " + ec.message());
@@ -63,14 +64,14 @@ Result<ForecastModel> ForecastModel::load(const std::string& path, int64_t lookb
   if (!graph.is_ok()) return graph.status().with_context("loading model '" + path + "'");
   QRT_ASSIGN_OR_RETURN(ForecastModel model,
                        from_graph(std::make_shared<const ir::Graph>(std::move(graph).value()), path,
-                                  lookback, horizon));
+                                  lookback, horizon, device));
   model.file_bytes_ = bytes;
   return model;
 }
 
 Result<ForecastModel> ForecastModel::from_graph(std::shared_ptr<const ir::Graph> graph,
                                                 const std::string& label, int64_t lookback,
-                                                int64_t horizon) {
+                                                int64_t horizon, runtime::Device device) {
   if (graph == nullptr) return invalid_argument("model '" + label + "': no graph");
   QRT_RETURN_IF_ERROR(check_model_shapes(*graph, label, lookback, horizon));
   auto serialized = ir::serialize_model(*graph);
@@ -79,8 +80,10 @@ Result<ForecastModel> ForecastModel::from_graph(std::shared_ptr<const ir::Graph>
   ForecastModel model;
   model.graph_ = std::move(graph);
   runtime::KernelRegistry registry;
-  ops::register_cpu_kernels(registry);
-  auto session = runtime::Session::create(model.graph_, registry);
+  QRT_RETURN_IF_ERROR(tools::register_backends(device, registry));
+  runtime::SessionOptions options;
+  options.device = device;
+  auto session = runtime::Session::create(model.graph_, registry, options);
   if (!session.is_ok()) return session.status().with_context("preparing model '" + label + "'");
   model.session_ = std::move(session).value();
   model.input_name_ = model.graph_->values[static_cast<std::size_t>(model.graph_->inputs[0])].name;
@@ -141,6 +144,36 @@ Result<ErrorMetrics> ForecastModel::evaluate(const WindowedSeries& series, int64
     }
   }
   return errors.result();
+}
+
+std::string ForecastModel::placement() const {
+  // Session::kernel_names: "node: cpu.reference.linear", "node: cuda.linear.fp16 (...)" or
+  // "value: copy cpu -> cuda"; the kernel name's first component is its device.
+  std::map<std::string, std::vector<std::string>> nodes_by_device;
+  int copies = 0;
+  for (const std::string& step : session_->kernel_names()) {
+    const std::size_t colon = step.find(": ");
+    const std::string what = step.substr(colon + 2);
+    if (what.rfind("copy ", 0) == 0) {
+      ++copies;
+      continue;
+    }
+    nodes_by_device[what.substr(0, what.find('.'))].push_back(step.substr(0, colon));
+  }
+  if (nodes_by_device.size() == 1) {
+    const auto& [device, nodes] = *nodes_by_device.begin();
+    return "all " + std::to_string(nodes.size()) + " nodes on " + device;
+  }
+  // Mixed: the accelerator's count first, then the nodes left on the CPU by name.
+  std::string text;
+  for (const auto& [device, nodes] : nodes_by_device) {
+    if (device == "cpu") continue;
+    text += std::to_string(nodes.size()) + " nodes on " + device + ", ";
+  }
+  const std::vector<std::string>& on_cpu = nodes_by_device["cpu"];
+  text += std::to_string(on_cpu.size()) + " on cpu (";
+  for (std::size_t i = 0; i < on_cpu.size(); ++i) text += (i ? ", " : "") + on_cpu[i];
+  return text + "), " + std::to_string(copies) + " copies";
 }
 
 Result<std::vector<float>> ForecastModel::predict(const WindowedSeries& series, int64_t index) {

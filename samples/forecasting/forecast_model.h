@@ -1,6 +1,6 @@
-// A forecasting model loaded from a .qrt file and bound to one runtime Session: checks that the
-// model's shapes fit the protocol (input [batch, L, 7] -> output [batch, H, 7]), runs windows in
-// batches and measures single-window latency.
+// A forecasting model loaded from a .qrt file and bound to one runtime Session on the CPU or the
+// GPU: checks that the model's shapes fit the protocol (input [batch, L, 7] -> output
+// [batch, H, 7]), runs windows in batches and measures single-window latency.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +18,17 @@ namespace qrt::samples {
 class ForecastModel {
  public:
   // Loads `path`, checks it has one input and one output whose shapes match `lookback` and
-  // `horizon` (7 channels, dynamic or any batch dimension), and creates a CPU session.
-  static Result<ForecastModel> load(const std::string& path, int64_t lookback, int64_t horizon);
+  // `horizon` (7 channels, dynamic or any batch dimension), and creates a session on `device`
+  // (kCuda: nodes without a CUDA kernel run on the CPU; fails with "no CUDA device: ..." when no
+  // GPU is usable).
+  static Result<ForecastModel> load(const std::string& path, int64_t lookback, int64_t horizon,
+                                    runtime::Device device = runtime::Device::kCpu);
   // The same checks and session for a graph built in memory (a quantized variant); `label` names
   // it in errors.
   static Result<ForecastModel> from_graph(std::shared_ptr<const ir::Graph> graph,
                                           const std::string& label, int64_t lookback,
-                                          int64_t horizon);
+                                          int64_t horizon,
+                                          runtime::Device device = runtime::Device::kCpu);
 
   // MSE/MAE over every window of `series` (or its first `max_windows` when > 0), `batch` windows
   // per run (the last run may be smaller).
@@ -42,6 +46,9 @@ class ForecastModel {
   // Size of the graph serialized as a .qrt file (ir::serialize_model): what it costs to ship.
   uint64_t serialized_bytes() const { return serialized_bytes_; }
   const ir::Graph& graph() const { return *graph_; }
+  // Where the session runs each node: "all 14 nodes on cpu", or for a GPU session "12 nodes on
+  // cuda, 2 on cpu (lstm, add_1), 4 copies".
+  std::string placement() const;
 
  private:
   // Runs windows [first, first + count) and returns the [count, H, 7] forecast tensor.

@@ -36,7 +36,8 @@ std::string quoted(const std::string& text) {
 
 std::string report_to_json(const ForecastReport& report) {
   std::ostringstream json;
-  json << "{\n  \"dataset\": " << quoted(report.dataset) << ",\n  \"horizon\": " << report.horizon
+  json << "{\n  \"dataset\": " << quoted(report.dataset)
+       << ",\n  \"device\": " << quoted(report.device) << ",\n  \"horizon\": " << report.horizon
        << ",\n  \"lookback\": " << report.lookback
        << ",\n  \"test_windows\": " << report.test_windows
        << ",\n  \"repeat_baseline\": {\"mse\": " << number(report.repeat_mse)

@@ -1,12 +1,12 @@
 // The machine-readable result of a forecast run:
-//   {"dataset": "ETTh1", "horizon": 96, "lookback": 96, "test_windows": 2785,
+//   {"dataset": "ETTh1", "device": "cpu", "horizon": 96, "lookback": 96, "test_windows": 2785,
 //    "repeat_baseline": {"mse": ..., "mae": ...},
 //    "results": [{"precision": "fp32", "mse": ..., "mae": ..., "model_bytes": ..., "latency_ms":
 //    ..., "latency_b32_ms": ...}, {"precision": "int8-dynamic", ...}, ...]}
 // One result per precision; "precision" is the name ir::precision_name gives ("qat-" in front for
 // a model fine-tuned with simulated quantization first, which also has "fine_tune_steps"),
 // "model_bytes" the serialized size of that graph, "latency_ms" batch 1 and "latency_b32_ms"
-// batch 32 (medians, CPU).
+// batch 32 (medians, on "device": "cpu" or the GPU's summary).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,7 @@ struct PrecisionResult {
 
 struct ForecastReport {
   std::string dataset = "ETTh1";
+  std::string device = "cpu";  // where the latencies were measured
   int64_t horizon = 0;
   int64_t lookback = 0;
   int64_t test_windows = 0;

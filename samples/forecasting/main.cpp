@@ -7,10 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "samples/forecasting/cli_options.h"
@@ -21,6 +19,7 @@
 #include "samples/forecasting/precision_variants.h"
 #include "samples/forecasting/svg_plot.h"
 #include "samples/forecasting/text_file.h"
+#include "tools/backend.h"
 
 namespace qrt::samples {
 namespace {
@@ -29,23 +28,24 @@ namespace {
 constexpr double kPublishedRepeatMse = 1.295;
 constexpr double kPublishedRepeatMae = 0.713;
 
-// The NVIDIA driver exposes one entry per GPU here; no CUDA library is needed to ask.
-bool nvidia_gpu_present() {
-  std::error_code ec;
-  const std::filesystem::path gpus("/proc/driver/nvidia/gpus");
-  return std::filesystem::is_directory(gpus, ec) &&
-         std::filesystem::directory_iterator(gpus, ec) != std::filesystem::directory_iterator();
-}
+// Where the rows run: the CPU, or with --device cuda the GPU when one is usable (the reason is
+// printed and the CPU used when not, so the demo command works on any machine).
+struct RunDevice {
+  runtime::Device device = runtime::Device::kCpu;
+  std::string description;  // "cpu", or the GPU's summary
+};
 
-void report_device_choice(bool want_cuda) {
-  if (!want_cuda) return;
-  if (!nvidia_gpu_present()) {
-    std::printf("--device cuda: no CUDA GPU found; running on the CPU\n");
-  } else {
-    std::printf(
-        "--device cuda: the CUDA backend has no kernels in this build yet; "
-        "running on the CPU\n");
+Result<RunDevice> choose_device(bool want_cuda) {
+  if (want_cuda) {
+    auto gpu = tools::describe_device(runtime::Device::kCuda);
+    if (gpu.is_ok()) {
+      std::printf("device: %s (nodes without a CUDA kernel run on the CPU)\n", gpu->c_str());
+      return RunDevice{runtime::Device::kCuda, std::move(gpu).value()};
+    }
+    std::printf("--device cuda: %s; running on the CPU\n", gpu.status().message().c_str());
   }
+  QRT_ASSIGN_OR_RETURN(std::string cpu, tools::describe_device(runtime::Device::kCpu));
+  return RunDevice{runtime::Device::kCpu, std::move(cpu)};
 }
 
 std::string plot_svg(const WindowedSeries& test, const ChannelStats& stats, int64_t window,
@@ -82,6 +82,7 @@ struct PrecisionRow {
   double latency_b1_ms = 0.0;
   double latency_b32_ms = 0.0;
   std::string layers;                        // weighted layers and their precision
+  std::string placement;                     // nodes per device (ForecastModel::placement)
   std::vector<train::EpochReport> training;  // qat-*: the fine-tuning epochs
   double build_seconds = 0.0;                // building the model (qat-*: mostly fine-tuning)
 };
@@ -129,8 +130,8 @@ void print_fine_tuning(const ForecastOptions& options, const PrecisionRow& row) 
       row.build_seconds);
 }
 
-void print_table(const ForecastOptions& options, const std::vector<PrecisionRow>& rows,
-                 const ErrorMetrics& repeat) {
+void print_table(const ForecastOptions& options, const RunDevice& device,
+                 const std::vector<PrecisionRow>& rows, const ErrorMetrics& repeat) {
   const PrecisionRow& fp32 = rows.front();
   std::printf(
       "ETTh1 test split: lookback %lld, horizon %lld, %lld windows (stride 1, no drop_last), "
@@ -156,12 +157,18 @@ void print_table(const ForecastOptions& options, const std::vector<PrecisionRow>
     for (const PrecisionRow& r : rows)
       if (r.name != "fp32") std::printf("  %-15s %s\n", r.name.c_str(), r.layers.c_str());
   }
+  if (device.device != runtime::Device::kCpu) {
+    std::printf("placement on %s:\n", device.description.c_str());
+    for (const PrecisionRow& r : rows)
+      std::printf("  %-15s %s\n", r.name.c_str(), r.placement.c_str());
+  }
   for (const PrecisionRow& r : rows) print_fine_tuning(options, r);
   std::printf(
       "dMSE: MSE change vs fp32. bytes: serialized .qrt size; ratio vs fp32. latency: median of "
-      "%lld runs at batch 1 and at batch %lld, CPU. [1] Zeng et al., AAAI 2023, L=336 with "
+      "%lld runs at batch 1 and at batch %lld, %s. [1] Zeng et al., AAAI 2023, L=336 with "
       "drop_last.\n",
-      static_cast<long long>(options.latency_windows), static_cast<long long>(kLatencyBatch));
+      static_cast<long long>(options.latency_windows), static_cast<long long>(kLatencyBatch),
+      device.description.c_str());
 }
 
 Result<PrecisionRow> evaluate_precision(ForecastModel& model, const PrecisionVariant& variant,
@@ -171,6 +178,7 @@ Result<PrecisionRow> evaluate_precision(ForecastModel& model, const PrecisionVar
   row.name = variant_label(variant);
   row.layers = weighted_layer_summary(model.graph());
   row.model_bytes = model.serialized_bytes();
+  row.placement = model.placement();
   QRT_ASSIGN_OR_RETURN(row.metrics, model.evaluate(test, options.batch));
   QRT_ASSIGN_OR_RETURN(row.latency_b1_ms, model.median_latency_ms(test, options.latency_windows));
   QRT_ASSIGN_OR_RETURN(row.latency_b32_ms,
@@ -181,8 +189,8 @@ Result<PrecisionRow> evaluate_precision(ForecastModel& model, const PrecisionVar
 
 Result<PrecisionRow> build_and_evaluate(const ir::Graph& fp32, const PrecisionVariant& variant,
                                         const WindowedSeries& train, const WindowedSeries& val,
-                                        const WindowedSeries& test,
-                                        const ForecastOptions& options) {
+                                        const WindowedSeries& test, const ForecastOptions& options,
+                                        runtime::Device device) {
   const std::string name = variant_label(variant);
   const auto start = std::chrono::steady_clock::now();
   auto built = build_precision_variant(fp32, variant, train, &val, variant_settings(options));
@@ -192,7 +200,7 @@ Result<PrecisionRow> build_and_evaluate(const ir::Graph& fp32, const PrecisionVa
       ForecastModel model,
       ForecastModel::from_graph(std::make_shared<const ir::Graph>(std::move(built->graph)),
                                 options.model_path + " (" + name + ")", options.lookback,
-                                options.horizon));
+                                options.horizon, device));
   auto row = evaluate_precision(model, variant, test, options);
   if (!row.is_ok()) return row.status().with_context("evaluating the " + name + " model");
   row->training = std::move(built->training);
@@ -201,7 +209,7 @@ Result<PrecisionRow> build_and_evaluate(const ir::Graph& fp32, const PrecisionVa
 }
 
 Status run(const ForecastOptions& options) {
-  report_device_choice(options.want_cuda);
+  QRT_ASSIGN_OR_RETURN(const RunDevice device, choose_device(options.want_cuda));
   QRT_ASSIGN_OR_RETURN(const std::vector<PrecisionVariant> variants,
                        parse_forecast_variants(options.precision));
   QRT_ASSIGN_OR_RETURN(EttTable table, load_ett_csv(options.data_path));
@@ -220,8 +228,9 @@ Status run(const ForecastOptions& options) {
                             " is past the last of " + std::to_string(test.window_count()) +
                             " test windows");
   }
-  QRT_ASSIGN_OR_RETURN(ForecastModel model,
-                       ForecastModel::load(options.model_path, options.lookback, options.horizon));
+  QRT_ASSIGN_OR_RETURN(
+      ForecastModel model,
+      ForecastModel::load(options.model_path, options.lookback, options.horizon, device.device));
   std::vector<PrecisionRow> rows;
   // A precision that cannot be built or run is reported and the others still are: one missing
   // kernel should not hide every other result. The exit status still says something failed.
@@ -232,7 +241,7 @@ Status run(const ForecastOptions& options) {
       rows.push_back(std::move(row));
       continue;
     }
-    auto row = build_and_evaluate(model.graph(), variant, train, val, test, options);
+    auto row = build_and_evaluate(model.graph(), variant, train, val, test, options, device.device);
     if (!row.is_ok()) {
       failures.push_back(variant_label(variant) + ": " + row.status().message());
       continue;
@@ -240,7 +249,7 @@ Status run(const ForecastOptions& options) {
     rows.push_back(std::move(row).value());
   }
   const ErrorMetrics repeat = repeat_last_value_metrics(test);
-  print_table(options, rows, repeat);
+  print_table(options, device, rows, repeat);
   for (const std::string& f : failures) std::printf("not available: %s\n", f.c_str());
 
   if (!options.json_path.empty()) {
@@ -250,6 +259,7 @@ Status run(const ForecastOptions& options) {
     report.test_windows = rows.front().metrics.windows;
     report.repeat_mse = repeat.mse;
     report.repeat_mae = repeat.mae;
+    report.device = device.description;
     for (const PrecisionRow& r : rows)
       report.results.push_back({r.name, r.metrics.mse, r.metrics.mae, r.model_bytes,
                                 r.latency_b1_ms, r.latency_b32_ms, fine_tune_steps(r)});
