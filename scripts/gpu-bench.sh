@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # On the GPU machine: configure and build the CUDA backend, its tests and qrt_bench_cuda; run the
 # CUDA tests, then the small-shape tests under compute-sanitizer (memcheck; racecheck for the
-# shared-memory pipeline of the int8 GEMM); run qrt_bench_cuda and the PyTorch anchors (what a
-# user would pick instead of qrt) in the same job; print a summary with same-run ratios last.
+# shared-memory pipeline of the int8 GEMM); run qrt_bench_cuda (kernels, then the anchor's own
+# forecaster end to end through a CUDA Session) and the PyTorch anchors (what a user would pick
+# instead of qrt) in the same job; print a summary with same-run ratios last.
 #
 # Usage: scripts/gpu-bench.sh [DEPS_DIR]
 #   DEPS_DIR              headers + flatc made by scripts/make-deps.sh (default: .deps at the repo
@@ -16,6 +17,8 @@
 #   QRT_SKIP_SANITIZER=1  skip the compute-sanitizer runs
 #   QRT_SKIP_BENCH=1      skip qrt_bench_cuda
 #   QRT_BENCH_WHICH       qrt_bench_cuda argument: gemm, lstm or all (default all)
+#   QRT_SKIP_MODEL=1      skip the whole-model benchmark (the anchor's forecaster exported from
+#                         gpu_anchor.py, run through a CUDA Session in every precision)
 # Exits non-zero when the build, a CUDA test, a sanitizer run or the benchmark fails (the anchors
 # and the summary still run).
 set -uo pipefail
@@ -40,7 +43,15 @@ status_sanitizer="not run"
 status_bench="not run"
 status_anchors="not run"
 status_shape_anchor="not run"
+status_model="not run"
 exit_code=0
+
+anchors_dir="${QRT_ANCHORS_DIR:-}"
+if [ -z "$anchors_dir" ]; then
+  for candidate in "$QRT_ROOT/shared/anchors" "$QRT_ROOT/../shared/anchors"; do
+    if [ -f "$candidate/gpu_anchor.py" ]; then anchors_dir="$candidate"; break; fi
+  done
+fi
 
 echo "== configure + build (deps: $DEPS_DIR)"
 if qrt_configure "$BUILD_DIR" -DQRT_DEPS_DIR="$DEPS_DIR" -DQRT_BUILD_TESTS=ON \
@@ -116,6 +127,30 @@ if [ "$status_build" = "ok" ]; then
     fi
     [ -f "$RESULTS_DIR/bench_cuda.log" ] && cat "$RESULTS_DIR/bench_cuda.log"
   fi
+
+  # The anchor's forecaster (gpu_anchor.py's class F, exported with qrt's PyTorch exporter; flatc
+  # and the flatbuffers Python package come from the deps folder) through a CUDA Session in every
+  # precision, batch 1 and 32: compared below with PyTorch's CUDA graph of the same network.
+  if [ "${QRT_SKIP_MODEL:-0}" = "1" ]; then
+    status_model="skipped (QRT_SKIP_MODEL=1)"
+  elif [ -z "$anchors_dir" ]; then
+    status_model="skipped (no gpu_anchor.py to export the forecaster from)"
+  elif [ ! -x "$BUILD_DIR/tools/bench/qrt_bench_cuda" ]; then
+    status_model="skipped (qrt_bench_cuda not built)"
+  else
+    echo "== whole model: the anchor's forecaster through a CUDA Session"
+    if PYTHONPATH="$DEPS_DIR/python${PYTHONPATH:+:$PYTHONPATH}" QRT_FLATC="$DEPS_DIR/bin/flatc" \
+      python3 "$QRT_ROOT/tools/bench/export_anchor_forecaster.py" "$anchors_dir/gpu_anchor.py" \
+      "$RESULTS_DIR/anchor_forecaster.qrt" >"$RESULTS_DIR/bench_model.log" 2>&1 &&
+      "$BUILD_DIR/tools/bench/qrt_bench_cuda" model "$RESULTS_DIR/anchor_forecaster.qrt" 1,32 \
+        >>"$RESULTS_DIR/bench_model.log" 2>&1; then
+      status_model="ok ($RESULTS_DIR/bench_model.log)"
+    else
+      status_model="FAILED (see $RESULTS_DIR/bench_model.log)"
+      exit_code=1
+    fi
+    cat "$RESULTS_DIR/bench_model.log"
+  fi
 fi
 
 # The anchor at exactly the benchmark's shapes: cuBLASLt int8 TN (torch._int_mm with the weight
@@ -124,9 +159,9 @@ fi
 if [ "${QRT_SKIP_SHAPE_ANCHOR:-0}" = "1" ]; then
   status_shape_anchor="skipped (QRT_SKIP_SHAPE_ANCHOR=1)"
 else
-  echo "== same-shape anchor (torch._int_mm TN, cuBLAS FP16)"
-  if PYTHONUNBUFFERED=1 python3 - "$RESULTS_DIR/gemm_shape_anchor.json" \
-    >"$RESULTS_DIR/gemm_shape_anchor.log" 2>&1 <<'PY'; then
+  echo "== same-shape anchor (torch._int_mm TN, cuBLAS FP16, cuDNN LSTM)"
+  if PYTHONUNBUFFERED=1 python3 - "$RESULTS_DIR/same_shape_anchor.json" \
+    >"$RESULTS_DIR/same_shape_anchor.log" 2>&1 <<'PY'; then
 import json, sys, torch
 def median_ms(fn, iters=30, warm=10):
     for _ in range(warm): fn()
@@ -159,21 +194,24 @@ for (N, K) in [(8192, 8192), (4096, 4096), (256, 256), (512, 512)]:
         t = median_ms(g)
         res["fp16"].append(dict(M=M, N=N, K=K, us=t * 1e3)); print(res["fp16"][-1])
     del W16
+# cuDNN LSTM at the LSTM benchmark's shapes (gpu_anchor.py has H=128, 512, 1024 only).
+res["lstm"] = []
+for (B, H) in [(1, 128), (1, 256), (32, 256)]:
+    for dt in [torch.float16, torch.float32]:
+        m = torch.nn.LSTM(7, H, 2, batch_first=True).to("cuda", dt)
+        x = torch.randn(B, 96, 7, device="cuda", dtype=dt)
+        with torch.no_grad():
+            t = median_ms(lambda: m(x))
+        res["lstm"].append(dict(B=B, T=96, I=7, H=H, L=2, dtype=str(dt), ms=t)); print(res["lstm"][-1])
 json.dump(res, open(sys.argv[1], "w"), indent=1)
 PY
-    status_shape_anchor="ok ($RESULTS_DIR/gemm_shape_anchor.json)"
+    status_shape_anchor="ok ($RESULTS_DIR/same_shape_anchor.json)"
   else
-    status_shape_anchor="FAILED (see $RESULTS_DIR/gemm_shape_anchor.log)"
-    tail -20 "$RESULTS_DIR/gemm_shape_anchor.log"
+    status_shape_anchor="FAILED (see $RESULTS_DIR/same_shape_anchor.log)"
+    tail -20 "$RESULTS_DIR/same_shape_anchor.log"
   fi
 fi
 
-anchors_dir="${QRT_ANCHORS_DIR:-}"
-if [ -z "$anchors_dir" ]; then
-  for candidate in "$QRT_ROOT/shared/anchors" "$QRT_ROOT/../shared/anchors"; do
-    if [ -f "$candidate/gpu_anchor.py" ]; then anchors_dir="$candidate"; break; fi
-  done
-fi
 if [ "${QRT_SKIP_ANCHORS:-0}" = "1" ]; then
   status_anchors="skipped (QRT_SKIP_ANCHORS=1)"
 elif [ -z "$anchors_dir" ] || [ ! -f "$anchors_dir/gpu_anchor.py" ]; then
@@ -201,6 +239,7 @@ echo "build:     $status_build"
 echo "tests:     $status_tests"
 echo "sanitizer: $status_sanitizer"
 echo "bench:     $status_bench"
+echo "model:     $status_model"
 echo "anchor:    $status_shape_anchor (same shapes)"
 echo "anchors:   $status_anchors"
 if [ -f "$RESULTS_DIR/gpu_anchor.json" ]; then
@@ -221,8 +260,8 @@ for f in r.get("forecaster_b1", []):
 PY
 fi
 # Same-run ratios: qrt_bench_cuda's rows against the same-shape anchor.
-if [ -f "$RESULTS_DIR/bench_cuda.log" ] && [ -f "$RESULTS_DIR/gemm_shape_anchor.json" ]; then
-  python3 - "$RESULTS_DIR/bench_cuda.log" "$RESULTS_DIR/gemm_shape_anchor.json" <<'PY'
+if [ -f "$RESULTS_DIR/bench_cuda.log" ] && [ -f "$RESULTS_DIR/same_shape_anchor.json" ]; then
+  python3 - "$RESULTS_DIR/bench_cuda.log" "$RESULTS_DIR/same_shape_anchor.json" <<'PY'
 import json, re, sys
 log = open(sys.argv[1]).read().splitlines()
 anchor = json.load(open(sys.argv[2]))
@@ -253,6 +292,33 @@ for line in log:
     a = fp16.get((M, N, K))
     ratio = f"{a / us:.2f}x" if a else "-"
     print(f"    {m.group(1):<6} M={M:<3} {N}x{K:<6} {us:9.2f} us  fp16 {a or 0:8.2f} us  {ratio}")
+lstm_anchor = {(a["B"], a["H"]): a["ms"] for a in anchor.get("lstm", []) if a["dtype"] == "torch.float16"}
+lstm_row = re.compile(r"^LSTM B=(\d+)\s+T=96 C=7 H=(\d+)\s+L=2 (\S+)\s+cluster (\S+)(?: \(auto\))?\s+([\d.]+) ms")
+print("  persistent LSTM T=96 C=7 L=2 vs cuDNN FP16 (target: int8 at B=1 H=256 >= 5x):")
+for line in log:
+    m = lstm_row.match(line)
+    if not m:
+        continue
+    B, H, ms = int(m.group(1)), int(m.group(2)), float(m.group(5))
+    a = lstm_anchor.get((B, H))
+    ratio = f"{a / ms:.2f}x" if a else "-"
+    auto = " (auto)" if "(auto)" in line else ""
+    print(f"    B={B:<3} H={H:<4} {m.group(3):<13} cluster {m.group(4)}{auto:<7} {ms:8.4f} ms  cuDNN fp16 {a or 0:7.4f} ms  {ratio}")
+PY
+fi
+# The whole model against PyTorch's CUDA graph of the same network (gpu_anchor.json).
+if [ -f "$RESULTS_DIR/bench_model.log" ] && [ -f "$RESULTS_DIR/gpu_anchor.json" ]; then
+  python3 - "$RESULTS_DIR/bench_model.log" "$RESULTS_DIR/gpu_anchor.json" <<'PY'
+import json, sys
+rows = [l.split("|") for l in open(sys.argv[1]) if l.startswith("| ") and not l.startswith("| batch")]
+graph_ms = {f["dtype"]: f["graph_ms"] for f in json.load(open(sys.argv[2])).get("forecaster_b1", [])}
+fp16 = graph_ms.get("torch.float16")
+print(f"  forecaster B=1 vs PyTorch FP16 CUDA graph {fp16 or 0:.4f} ms (target >= 5x):")
+for r in rows:
+    batch, variant, ms = int(r[1]), r[2].strip(), float(r[3])
+    if batch == 1:
+        ratio = f"{fp16 / ms:.2f}x" if fp16 else "-"
+        print(f"    {variant:<30} {ms:8.4f} ms  {ratio}  ({r[8].strip()}; graph replay {r[7].strip()})")
 PY
 fi
 exit "$exit_code"

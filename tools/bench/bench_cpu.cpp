@@ -147,23 +147,6 @@ bool parse_positive(const std::string& flag, const char* text, long& value) {
   return true;
 }
 
-bool parse_batches(const char* text, std::vector<int64_t>& batches) {
-  batches.clear();
-  std::string item;
-  const std::string all = std::string(text) + ",";
-  for (const char c : all) {
-    if (c != ',') {
-      item += c;
-      continue;
-    }
-    long v = 0;
-    if (!parse_positive("--batches", item.c_str(), v)) return false;
-    batches.push_back(v);
-    item.clear();
-  }
-  return true;
-}
-
 bool parse(int argc, char** argv, Options& o) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -181,7 +164,12 @@ bool parse(int argc, char** argv, Options& o) {
     } else if (arg == "--model" && has_value) {
       o.model.model_path = argv[++i];
     } else if (arg == "--batches" && has_value) {
-      if (!parse_batches(argv[++i], o.model.batches)) return false;
+      auto batches = qrt::bench::parse_batch_list(argv[++i]);
+      if (!batches.is_ok()) {
+        std::fprintf(stderr, "qrt_bench_cpu: --batches: %s\n", batches.status().message().c_str());
+        return false;
+      }
+      o.model.batches = std::move(batches).value();
     } else if (arg == "--json" && has_value) {
       o.json_path = argv[++i];
     } else if (arg == "--no-linear") {
