@@ -73,11 +73,15 @@ struct Shape {
 
 __device__ __forceinline__ float epilogue_value(int32_t acc, int64_t row, int64_t col, int64_t n,
                                                 const EpilogueParams& e) {
-  float v = static_cast<float>(acc);
-  if (e.row_scales != nullptr) v *= e.row_scales[row];
-  if (e.column_scales != nullptr) v *= e.column_scales[col];
-  if (e.addend != nullptr) v += e.addend[row * n + col];
-  if (e.bias != nullptr) v += e.bias[col];
+  // The CPU reference's order, (s_x·s_w)·acc (ops/quantized/linear_int8_dynamic.cpp), with explicit
+  // roundings: a multiply contracted with the following add into an FMA would make the result
+  // depend on which optional terms are present (e.g. "+ 0.0f addend" vs no addend).
+  float scale = 1.0f;
+  if (e.row_scales != nullptr) scale = e.row_scales[row];
+  if (e.column_scales != nullptr) scale = __fmul_rn(scale, e.column_scales[col]);
+  float v = __fmul_rn(scale, static_cast<float>(acc));
+  if (e.addend != nullptr) v = __fadd_rn(v, e.addend[row * n + col]);
+  if (e.bias != nullptr) v = __fadd_rn(v, e.bias[col]);
   if (e.has_activation) v = activate(e.activation, v, e.activation_param);
   return v;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -156,6 +157,11 @@ Status launch_outliers(const char* type_name, const T* x, const int8_t* w, const
   if (w == nullptr) return invalid_argument(where + "w is null");
   if (w_scales == nullptr) return invalid_argument(where + "w_scales is null");
   if (workspace == nullptr) return invalid_argument(where + "workspace is null");
+  // The int32 flags and the int8 codes (the GEMM's 16-byte cp.async source) sit at 256-byte
+  // offsets from the workspace start.
+  if (reinterpret_cast<std::uintptr_t>(workspace) % 16 != 0) {
+    return invalid_argument(where + "workspace is not 16-byte aligned");
+  }
   const WorkspaceLayout l = layout(m, n, k);
   if (workspace_bytes < l.total) {
     return invalid_argument(where + "workspace of " + std::to_string(workspace_bytes) +

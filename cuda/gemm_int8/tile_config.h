@@ -44,9 +44,10 @@ inline constexpr TileConfig kTileConfigs[] = {
 };
 inline constexpr int kNumTileConfigs = static_cast<int>(std::size(kTileConfigs));
 
-// K bound for exact int32 accumulation: |a·b| <= 128·128 = 2^14 per product, so K <= 2^17 keeps
-// |acc| < 2^31.
-inline constexpr int64_t kMaxK = int64_t{1} << 17;
+// K bound for exact int32 accumulation: |a·b| <= 128·128 = 2^14 per product, so K < 2^17 keeps
+// |acc| < 2^31 (K = 2^17 with every product (-128)·(-128) would reach 2^31 and wrap). The largest
+// multiple of 16 below 2^17.
+inline constexpr int64_t kMaxK = (int64_t{1} << 17) - 16;
 // Rows of A and B are moved in 16-byte cp.async pieces, so K must be a multiple of 16.
 inline constexpr int64_t kKAlignment = 16;
 

@@ -72,7 +72,8 @@ void check_rows(const std::vector<float>& x_float, int64_t rows, int64_t cols,
 
   const auto n = static_cast<std::size_t>(rows * cols);
   qrt::cuda::DeviceBuffer device_x = upload(x);
-  qrt::cuda::DeviceBuffer device_q = upload(std::vector<int8_t>(n, int8_t{0x7f}));  // poison
+  qrt::cuda::DeviceBuffer device_q =
+      upload(std::vector<int8_t>(n, int8_t{-128}));  // poison: never a code
   auto device_scales = upload(std::vector<float>(static_cast<std::size_t>(rows), std::nanf("")));
   qrt::cuda::DeviceBuffer device_mask;
   const int32_t* mask = nullptr;
