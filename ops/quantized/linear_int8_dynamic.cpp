@@ -120,7 +120,7 @@ class Int8DynamicProjection final : public Projection {
     float max_abs = 0.0f;
     for (int64_t k = 0; k < K_; ++k)
       if (!is_outlier[k]) max_abs = std::max(max_abs, std::fabs(x[k]));
-    const float s = max_abs > 0.0f ? max_abs / kInt8Max : 1.0f;
+    const float s = symmetric_row_scale(max_abs);
     for (int64_t k = 0; k < K_; ++k)
       q[k] = is_outlier[k]
                  ? int8_t{0}

@@ -5,6 +5,7 @@
 
 #include "ops/avx512_target.h"
 #include "ops/cpu_features.h"
+#include "ops/quantized/quantized_support.h"
 
 namespace qrt::ops::quantized {
 
@@ -54,7 +55,7 @@ QRT_TARGET_AVX512 bool quantize_row_symmetric_avx512(const float* x, int64_t K, 
     return false;
   }
   const float m = _mm512_reduce_max_ps(max_abs);
-  const float s = m > 0.0f ? m / kInt8Max : 1.0f;
+  const float s = symmetric_row_scale(m);
   const __m512 sv = _mm512_set1_ps(s);
   const __m512 lo = _mm512_set1_ps(-kInt8Max), hi = _mm512_set1_ps(kInt8Max);
   for (k = 0; k < K; k += kLanes) {

@@ -29,7 +29,7 @@ std::vector<int32_t> int8_weight_row_sums(const int8_t* q, int64_t N, int64_t K)
 float quantize_row_symmetric(const float* x, int64_t K, int8_t* q) {
   float max_abs = 0.0f;
   for (int64_t k = 0; k < K; ++k) max_abs = std::max(max_abs, std::fabs(x[k]));
-  const float s = max_abs > 0.0f ? max_abs / static_cast<float>(kInt8Max) : 1.0f;
+  const float s = symmetric_row_scale(max_abs);
   for (int64_t k = 0; k < K; ++k) {
     const float r = std::nearbyint(x[k] / s);
     q[k] = static_cast<int8_t>(

@@ -3,8 +3,10 @@
 // run-time activation quantizers (allocation free), and carving one workspace into slices.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,8 +37,17 @@ Result<std::vector<float>> int8_weight_scales(const ProjectionSpec& spec);
 // epilogue (acc' = Σ qx·qw − z_x·Σ qw, docs/quantization.md §4). Run in prepare.
 std::vector<int32_t> int8_weight_row_sums(const int8_t* q, int64_t N, int64_t K);
 
-// Symmetric int8 quantization of one row (docs/quantization.md §1, per row): s = max|x| / 127
-// (s = 1 for an all-zero row), q = clamp(round_half_even(x / s), -127, 127). The same formula as
+// The scale of a symmetric int8 row from its max |x|: max_abs / 127, 1 for an all-zero row, and
+// the smallest positive float when the division underflows (every |x| below 127·2^-149): a zero
+// scale would make x / s infinite or NaN (0 / 0), whose conversion to int8 is undefined. Shared by
+// every row quantizer so that they stay bit-identical.
+inline float symmetric_row_scale(float max_abs) {
+  if (!(max_abs > 0.0f)) return 1.0f;
+  return std::max(max_abs / 127.0f, std::numeric_limits<float>::denorm_min());
+}
+
+// Symmetric int8 quantization of one row (docs/quantization.md §1, per row): s =
+// symmetric_row_scale(max|x|), q = clamp(round_half_even(x / s), -127, 127). The same formula as
 // ir::quantize_symmetric, in place so that run() allocates nothing. Returns s.
 float quantize_row_symmetric(const float* x, int64_t K, int8_t* q);
 

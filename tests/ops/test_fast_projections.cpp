@@ -195,6 +195,31 @@ TEST_CASE("quantize_row_fixed_checked gives quantize_row_fixed's codes") {
   }
 }
 
+// A row of denormals: max|x| / 127 underflows to 0 in float, and x / 0 would be ±inf or NaN
+// (0 / 0), whose conversion to int8 is undefined. The scale must stay positive and the codes
+// finite and equal in the scalar and the vectorized quantizer (lengths around the 16-lane block).
+TEST_CASE("a row of denormals gets a positive scale and the same codes in every quantizer") {
+  const float tiny = std::numeric_limits<float>::denorm_min();
+  for (const int64_t K : {int64_t{3}, int64_t{16}, int64_t{37}}) {
+    std::vector<float> x(static_cast<std::size_t>(K), 0.0f);
+    x[0] = 7 * tiny;
+    x[static_cast<std::size_t>(K - 1)] = -3 * tiny;
+    std::vector<int8_t> scalar(static_cast<std::size_t>(K), -128), checked(scalar);
+    const float s = ops::quantized::quantize_row_symmetric(x.data(), K, scalar.data());
+    float s_checked = 0.0f;
+    int64_t bad = -1;
+    REQUIRE(ops::quantized::quantize_row_symmetric_checked(x.data(), K, checked.data(), &s_checked,
+                                                           &bad));
+    INFO("K " << K);
+    CHECK(s == tiny);
+    CHECK(s_checked == s);
+    CHECK(checked == scalar);
+    CHECK(scalar[0] == 7);
+    CHECK(scalar[static_cast<std::size_t>(K - 1)] == -3);
+    CHECK(scalar[1] == 0);
+  }
+}
+
 TEST_CASE("int8-static rejects NaN and inf activations like the reference") {
   const uint64_t seed = 9700;
   MESSAGE("seed " << seed);
