@@ -2,7 +2,7 @@
 // run through tests/ops/op_harness.h) followed by a double-precision activation written here from
 // the PyTorch definitions and ir::quantize_symmetric per row: f32/f16 in and out, with and without
 // gamma/beta, fused activations, int8 output. Random data with fixed printed seeds, rows {1, 3, 64}
-// x D {1, 7, 256, 4099}; outputs poisoned (NaN / 0x7f bytes) with canaries after them. Without a
+// x D {1, 7, 256, 4099}; outputs poisoned (NaN / 0x80 bytes) with canaries after them. Without a
 // GPU the numerics skip; argument validation runs everywhere.
 #include <doctest/doctest.h>
 
@@ -44,6 +44,7 @@ constexpr double kScaleRelativeTolerance = 1e-5;
 constexpr double kMaxCodeMismatchFraction = 0.01;
 
 constexpr std::size_t kCanaryBytes = 64;
+constexpr unsigned char kCodePoison = 0x80;
 
 struct Case {
   int64_t rows, cols;
@@ -112,7 +113,8 @@ void run_case(const Case& c, uint64_t seed) {
   qrt::cuda::DeviceBuffer gamma_dev = upload(gamma), beta_dev = upload(beta);
   const std::size_t y_bytes = n * (c.y_dtype == DType::kF16 ? 2 : 4);
   qrt::cuda::DeviceBuffer y_dev = poisoned(y_bytes + kCanaryBytes, 0xFF);
-  qrt::cuda::DeviceBuffer q_dev = poisoned(n + kCanaryBytes, 0x7F);
+  // q poison: -128, a byte no code takes (codes lie in [-127, 127]), so an unwritten code fails.
+  qrt::cuda::DeviceBuffer q_dev = poisoned(n + kCanaryBytes, kCodePoison);
   qrt::cuda::DeviceBuffer scales_dev =
       poisoned(static_cast<std::size_t>(c.rows) * 4 + kCanaryBytes, 0xFF);
   LayerNormArgs args;
@@ -164,7 +166,7 @@ void run_case(const Case& c, uint64_t seed) {
     for (const unsigned char b : y_bytes_host) REQUIRE(b == 0xFF);
   }
 
-  const std::vector<unsigned char> q_host = download_checked<unsigned char>(q_dev, n, 0x7F);
+  const std::vector<unsigned char> q_host = download_checked<unsigned char>(q_dev, n, kCodePoison);
   const std::vector<unsigned char> scale_bytes =
       download_checked<unsigned char>(scales_dev, static_cast<std::size_t>(c.rows) * 4, 0xFF);
   if (c.want_q) {
@@ -183,6 +185,7 @@ void run_case(const Case& c, uint64_t seed) {
         const auto i = static_cast<std::size_t>(r * c.cols + d);
         const int got = static_cast<int8_t>(q_host[i]);
         const int code = expected->codes[i];
+        REQUIRE(got >= -127);  // -128 is the poison: never written
         REQUIRE(std::abs(got - code) <= 1);
         if (got != code) ++mismatches;
       }
@@ -190,7 +193,7 @@ void run_case(const Case& c, uint64_t seed) {
     MESSAGE(describe(c) << ": " << mismatches << " of " << n << " codes one step off");
     CHECK(static_cast<double>(mismatches) <= kMaxCodeMismatchFraction * static_cast<double>(n) + 1);
   } else {
-    for (const unsigned char b : q_host) REQUIRE(b == 0x7F);
+    for (const unsigned char b : q_host) REQUIRE(b == kCodePoison);
   }
 }
 

@@ -45,10 +45,17 @@ constexpr std::size_t kHopperSharedMemory = 232448;
 // gate pre-activation (2^-9 ≈ 2e-3 at |v| in [2, 4)) times σ' <= 1/4, a few such flips per
 // sequence, damped by the forget gate.
 constexpr double kFp16Tolerance = 3e-3;
-// int8: the integer sums are exact; only the f32 gate math (expf/tanhf within 2 ulp of the CPU's)
-// and rare activation codes that land one step apart (one code moves a gate by s_x·s_w ≈ 1e-5)
-// differ.
-constexpr double kInt8Tolerance = 1e-3;
+// int8: the integer sums are exact, but the f32 gate math (expf/tanhf within 2 ulp of the CPU's)
+// now and then moves an h value across a rounding boundary of its quantization, and one h code
+// moves each gate pre-activation of the next step by s_x·w (≈ 5e-3 · 0.1), not s_x·s_w: that
+// perturbation flips more codes, and after such a cascade (a CPU simulation of this test with
+// ~1-ulp differences in σ/tanh: about 1 run in 4 for int8-dynamic, 1 in 12 for int8-static at
+// T = 96) the two sequences differ by up to ~1e-2, ~1e-4 on average. The max check catches wrong
+// gate order, scales, biases or steps (errors of 0.1 and more); the mean check below catches
+// small systematic differences.
+constexpr double kInt8Tolerance = 3e-2;
+// Mean |GPU − CPU| over all outputs, every precision (cascades above stay under ~8e-4).
+constexpr double kMeanTolerance = 2e-3;
 // NF4: both sides multiply the same dequantized weights (absmax·codebook) into f32 sums; only the
 // summation order (and the GPU's absmax factored out of each 8-element chunk) differs: f32
 // rounding, a few 1e-7 per product sum, carried through the recurrence.
@@ -239,6 +246,20 @@ double max_error(const std::vector<std::vector<float>>& a,
   return e;
 }
 
+// Mean |a − b| over y, h_n and c_n (infinite when an element is NaN).
+double mean_error(const std::vector<std::vector<float>>& a,
+                  const std::vector<std::vector<float>>& b) {
+  double sum = 0.0;
+  std::size_t count = 0;
+  for (std::size_t o = 0; o < a.size(); ++o) {
+    REQUIRE(a[o].size() == b[o].size());
+    for (std::size_t i = 0; i < a[o].size(); ++i)
+      sum += std::fabs(static_cast<double>(a[o][i]) - b[o][i]);
+    count += a[o].size();
+  }
+  return std::isnan(sum) ? INFINITY : sum / static_cast<double>(count);
+}
+
 // Runs the GPU LSTM; outputs y, h_n, c_n.
 std::vector<std::vector<float>> gpu_run(const FloatLstm& f, const StoredWeights& s,
                                         const LstmDesc& desc, const LstmConfig& config) {
@@ -310,10 +331,12 @@ void check_against_reference(const Dims& d, uint64_t seed, const PrecisionCase& 
   REQUIRE(qrt::testing::max_abs(want[0]) > 0.01f);  // never compare near-zero outputs
   const auto got = gpu_run(f, s, desc, config);
   const double err = max_error(got, want);
+  const double mean_err = mean_error(got, want);
   const double err_f32 = max_error(got, cpu_reference(f, s, pc.precision, pc.x_quant, true));
   MESSAGE(std::string(pc.label) << " max |gpu - cpu " << std::string(pc.label) << "| = " << err
-                                << ", vs the f32 LSTM = " << err_f32);
+                                << " (mean " << mean_err << "), vs the f32 LSTM = " << err_f32);
   CHECK(err <= pc.tolerance);
+  CHECK(mean_err <= kMeanTolerance);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -481,9 +504,9 @@ TEST_CASE("GPU LSTM in NF4 matches the CPU reference: B {1, 3} x H {128, 256, 96
   for (const int64_t B : {1, 3}) {
     for (const int64_t H : {128, 256, 96}) {
       for (const int64_t T : {1, 7, 96}) {
-        // NF4 blocks run along each row, so the block must divide C and H.
+        // NF4 blocks run along each row, so the block must divide C and H (C = 64: both 32 and 64).
         const int64_t block = H % 64 == 0 ? 64 : 32;
-        const Dims d{B, T, 32, H, 2, /*with_state=*/(T + B) % 2 == 0};
+        const Dims d{B, T, 64, H, 2, /*with_state=*/(T + B) % 2 == 0};
         check_against_reference(d, ++seed, nf4, LstmConfig{}, block);
       }
     }
