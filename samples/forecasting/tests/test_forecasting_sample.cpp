@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "samples/forecasting/cli_options.h"
@@ -354,7 +355,8 @@ TEST_CASE("--precision accepts all or one precision and names the accepted ones 
   CHECK_FALSE(parse_forecast_variants("int8-dynamic").is_ok());  // the CLI names are short
 }
 
-static void check_variants_near_fp32(const std::vector<std::string_view>& names) {
+// The L = H = 96 training and test windows of the committed data.
+static std::pair<Result<WindowedSeries>, Result<WindowedSeries>> train_and_test_windows() {
   const EttTable& table = ett_table();
   auto stats = train_statistics(table);
   REQUIRE(stats.is_ok());
@@ -362,6 +364,11 @@ static void check_variants_near_fp32(const std::vector<std::string_view>& names)
   auto test = WindowedSeries::make(table, *stats, EttSplit::kTest, 96, 96);
   REQUIRE(train.is_ok());
   REQUIRE(test.is_ok());
+  return {std::move(train), std::move(test)};
+}
+
+static void check_variants_near_fp32(const std::vector<std::string_view>& names) {
+  auto [train, test] = train_and_test_windows();
   auto fp32 = ForecastModel::load(kModelPath, 96, 96);
   REQUIRE_MESSAGE(fp32.is_ok(), fp32.status().to_string());
   // The committed file is written by the Python exporter; its C++ serialization is the same
@@ -456,13 +463,7 @@ TEST_CASE("on a GPU every precision matches its CPU session; without one, loadin
   // Relative MSE change between the CPU and the GPU session of one graph. Not yet calibrated on a
   // GPU: a wrong scale or layout moves the MSE by percent, rounding-order noise by ~1e-6.
   constexpr double kMaxDeviceMseChange = 1e-3;
-  const EttTable& table = ett_table();
-  auto stats = train_statistics(table);
-  REQUIRE(stats.is_ok());
-  auto train = WindowedSeries::make(table, *stats, EttSplit::kTrain, 96, 96);
-  auto test = WindowedSeries::make(table, *stats, EttSplit::kTest, 96, 96);
-  REQUIRE(train.is_ok());
-  REQUIRE(test.is_ok());
+  auto [train, test] = train_and_test_windows();
   auto fp32 = ForecastModel::load(kModelPath, 96, 96);
   REQUIRE_MESSAGE(fp32.is_ok(), fp32.status().to_string());
   VariantSettings settings;
