@@ -75,8 +75,11 @@ Status Session::Impl::record_and_replay() {
     const Status enqueued = run_steps(nullptr);
     const Status ended = backend->end_capture();
     if (!enqueued.is_ok()) {
+      // A call that broke the recording makes every later recording fail the same way: this plan
+      // runs unrecorded from now on (a kernel's own failure fails those runs too, as it should).
       backend->discard_capture();
-      return enqueued;
+      capturable = false;
+      return enqueued.with_context("recording the forward");
     }
     if (!ended.is_ok()) {
       // Later runs of this plan run unrecorded; the failure names the step that broke recording.
@@ -186,7 +189,13 @@ Result<std::vector<Tensor>> Session::run_observed(const std::vector<NamedTensor>
 
   // Observed runs copy device values out between steps, so they are never recorded.
   const bool replay = observer == nullptr && s.capturable && (s.captured || s.runs_since_plan >= 1);
-  QRT_RETURN_IF_ERROR(replay ? s.record_and_replay() : s.run_steps(observer));
+  const Status ran = replay ? s.record_and_replay() : s.run_steps(observer);
+  if (!ran.is_ok()) {
+    // Work enqueued before the failure may still read the host staging, which the next run
+    // overwrites first thing: let it finish (its own error, if any, is the later one).
+    if (s.backend) (void)s.backend->synchronize();
+    return ran;
+  }
   if (observer == nullptr) ++s.runs_since_plan;
   if (s.backend) QRT_RETURN_IF_ERROR(s.backend->synchronize().with_context("finishing the run"));
 

@@ -107,20 +107,40 @@ Result<DeviceBuffer> upload_bytes(const void* host, std::size_t bytes) {
 }
 
 Status check_device_views(const std::string& label, const runtime::RunContext& ctx,
-                          std::size_t num_inputs, std::size_t num_outputs) {
+                          std::size_t num_inputs, std::size_t num_outputs,
+                          const std::vector<bool>& host_inputs) {
   if (ctx.inputs.size() != num_inputs || ctx.outputs.size() != num_outputs)
     return invalid_argument(label + "expected " + std::to_string(num_inputs) + " input and " +
                             std::to_string(num_outputs) + " output views, got " +
                             std::to_string(ctx.inputs.size()) + " and " +
                             std::to_string(ctx.outputs.size()));
   for (std::size_t i = 0; i < ctx.inputs.size(); ++i)
-    if (ctx.inputs[i].present() && ctx.inputs[i].device != runtime::Device::kCuda)
+    if (ctx.inputs[i].present() && ctx.inputs[i].device != runtime::Device::kCuda &&
+        !(i < host_inputs.size() && host_inputs[i]))
       return invalid_argument(label + "input " + std::to_string(i) +
                               " is not device memory (a CUDA kernel reads kCuda views)");
   for (std::size_t i = 0; i < ctx.outputs.size(); ++i)
     if (ctx.outputs[i].data != nullptr && ctx.outputs[i].device != runtime::Device::kCuda)
       return invalid_argument(label + "output " + std::to_string(i) +
                               " is not device memory (a CUDA kernel writes kCuda views)");
+  return Status::ok();
+}
+
+Status ConstantInputs::upload(const runtime::PrepareContext& ctx, std::size_t count) {
+  const ir::Node& node = ctx.node;
+  constant_.assign(count, false);
+  buffers_.clear();
+  buffers_.resize(count);
+  for (std::size_t i = 0; i < count && i < node.inputs.size(); ++i) {
+    const ir::Value* v = value_of(ctx.graph, node.inputs[i]);
+    if (v == nullptr || !v->is_constant()) continue;
+    const ir::TensorType* t = i < ctx.input_types.size() ? ctx.input_types[i] : nullptr;
+    if (t == nullptr) return node_error(node, "constant input '" + v->name + "' has no type");
+    QRT_ASSIGN_OR_RETURN(const std::size_t bytes, ir::storage_bytes(t->dtype, ir::numel(t->shape)));
+    QRT_ASSIGN_OR_RETURN(const unsigned char* data, constant_bytes(node, *v, bytes));
+    QRT_ASSIGN_OR_RETURN(buffers_[i], upload_bytes(data, bytes));
+    constant_[i] = true;
+  }
   return Status::ok();
 }
 

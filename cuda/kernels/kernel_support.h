@@ -68,8 +68,31 @@ Result<DeviceBuffer> upload(const std::vector<T>& host) {
 
 // The run-time contract of a kCuda step: `inputs` / `outputs` views (present ones) are kCuda
 // device memory and the counts match the node. Checks only the views' metadata, never the data.
+// A Session hands a device kernel its constant inputs as host (kCpu) views of the graph's bytes
+// (runtime/kernel.h, RunContext::stream); inputs flagged in `host_inputs` are those constants,
+// which the kernel uploaded in prepare and does not read through the view: they are not checked.
 Status check_device_views(const std::string& label, const runtime::RunContext& ctx,
-                          std::size_t num_inputs, std::size_t num_outputs);
+                          std::size_t num_inputs, std::size_t num_outputs,
+                          const std::vector<bool>& host_inputs = {});
+
+// Device copies of a node's constant inputs, uploaded once in prepare, for kernels that read an
+// input which may be a constant (Add's bias, a constant initial LSTM state): the session passes
+// constants as host views (see check_device_views), so run() takes them from here instead.
+class ConstantInputs {
+ public:
+  // Uploads the bytes of every constant among the first `count` inputs of ctx.node.
+  Status upload(const runtime::PrepareContext& ctx, std::size_t count);
+  // One flag per input uploaded here (check_device_views' `host_inputs`).
+  const std::vector<bool>& flags() const { return constant_; }
+  // Input i's device data: the uploaded constant, else the (kCuda) view's.
+  const void* data(const runtime::RunContext& ctx, std::size_t i) const {
+    return i < constant_.size() && constant_[i] ? buffers_[i].data() : ctx.inputs[i].data;
+  }
+
+ private:
+  std::vector<bool> constant_;
+  std::vector<DeviceBuffer> buffers_;
+};
 inline cudaStream_t stream_of(const runtime::RunContext& ctx) {
   return static_cast<cudaStream_t>(ctx.stream);
 }

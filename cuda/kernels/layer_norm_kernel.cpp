@@ -41,7 +41,8 @@ class LayerNormKernel final : public runtime::Kernel {
   }
 
   Status run(const runtime::RunContext& ctx) override {
-    QRT_RETURN_IF_ERROR(check_device_views(label_, ctx, ctx.inputs.size(), 1));
+    // gamma and beta are constants uploaded in prepare: the session passes them as host views.
+    QRT_RETURN_IF_ERROR(check_device_views(label_, ctx, ctx.inputs.size(), 1, {false, true, true}));
     if (rows_ == 0) return Status::ok();
     LayerNormArgs args;
     args.rows = rows_;
@@ -68,7 +69,10 @@ void register_layer_norm_kernel(runtime::KernelRegistry& registry) {
   add_cuda_entry(
       registry, ir::OpKind::kLayerNorm, "cuda.layer_norm",
       [](const ir::Graph& g, const ir::Node& n) {
-        // gamma and beta are read once in prepare: they must be constants.
+        // gamma and beta are read once in prepare: they must be constants; x is read from the
+        // device at run, so a constant x (a host view there) stays with the CPU kernel.
+        const ir::Value* x = n.inputs.empty() ? nullptr : value_of(g, n.inputs[kX]);
+        if (x == nullptr || x->is_constant()) return false;
         for (std::size_t i = kGamma; i < n.inputs.size(); ++i) {
           const ir::Value* v = value_of(g, n.inputs[i]);
           if (v != nullptr && !v->is_constant()) return false;

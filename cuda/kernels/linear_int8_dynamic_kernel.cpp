@@ -3,8 +3,9 @@
 // int8 GEMM with the dequantizing epilogue
 //   y[m, n] = s_x[m]·s_w[n]·Σ_k qx[m, k]·qw[n, k] + b[n]          (cuda/gemm_int8/epilogue.h)
 // With an outlier threshold the LLM.int8() decomposition runs instead
-// (cuda/gemm_int8/outliers.cuh). Its outlier columns are those with |x| > threshold where the CPU
-// kernel takes |x| >= threshold: the two differ only for a value exactly at the threshold.
+// (cuda/gemm_int8/outliers.cuh). The launcher marks the columns with |x| > threshold while the CPU
+// kernel takes |x| >= threshold (ops/quantized/linear_int8_dynamic.cpp), so it is handed the float
+// just below the threshold: |x| > nextafter(t, 0) is exactly |x| >= t.
 //
 // Unlike the CPU kernel, run() cannot reject NaN / ±inf inputs (that would read device data on
 // the host); such a row gets unspecified codes (cuda/quantize_rows.cuh), never a fault.
@@ -67,8 +68,9 @@ class LinearInt8DynamicKernel final : public runtime::Kernel {
     Status launched;
     if (threshold_ > 0.0f) {
       launched = gemm_int8::launch_gemm_int8_outliers(
-          x, weight_.as<const int8_t>(), scales_.as<const float>(), p_.M, p_.N, p_.K, threshold_,
-          epilogue, ctx.outputs[0].data, config_, s.gemm, s.gemm_bytes, stream);
+          x, weight_.as<const int8_t>(), scales_.as<const float>(), p_.M, p_.N, p_.K,
+          std::nextafter(threshold_, 0.0f), epilogue, ctx.outputs[0].data, config_, s.gemm,
+          s.gemm_bytes, stream);
     } else {
       launched = launch_quantize_rows(x, p_.M, p_.K, s.qx, s.row_scales, nullptr, stream);
       if (launched.is_ok()) {

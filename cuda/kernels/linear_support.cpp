@@ -2,7 +2,9 @@
 
 #include <vector>
 
+#include "cuda/gemm_int8/tile_config.h"
 #include "cuda/kernels/kernel_support.h"
+#include "cuda/weight_only/weight_only.cuh"
 #include "ir/op_schema.h"
 
 namespace qrt::cuda::kernels {
@@ -17,8 +19,27 @@ bool supports_linear(ir::Precision precision, const ir::Graph& graph, const ir::
       node.inputs.size() > kLinearBias && node.inputs[kLinearBias] != ir::kNoValue;
   const ir::Value* b = has_bias ? value_of(graph, node.inputs[kLinearBias]) : nullptr;
   if (x == nullptr || w == nullptr || y == nullptr || (has_bias && b == nullptr)) return false;
-  return activation_has_form(precision, *x) && weight_has_form(precision, *w) &&
-         bias_has_form(precision, b) && is_plain_f32(*y);
+  // prepare uploads the bias and run reads x from the device: a run-time bias (which the CPU
+  // kernels accept) or a constant x would fail there, so such nodes stay with the CPU kernels.
+  if (x->is_constant() || (b != nullptr && !b->is_constant())) return false;
+  if (!activation_has_form(precision, *x) || !weight_has_form(precision, *w) ||
+      !bias_has_form(precision, b) || !is_plain_f32(*y))
+    return false;
+  // The GPU kernels' static limits on the weight [N, K] (K a multiple of 16, NF4 blocks dividing
+  // K): kernel selection does not fall back after a failed prepare, so a node they cannot run is
+  // declined here and a non-strict session gives it to the CPU kernels, which take any K.
+  const int64_t n = w->shape[0], k = w->shape[1];
+  switch (precision) {
+    case ir::Precision::kInt8Dynamic:
+    case ir::Precision::kInt8Static:
+      return gemm_int8::can_implement(1, n, k, 0, {}).is_ok();
+    case ir::Precision::kW8A16:
+      return weight_only::can_implement_w8a16(1, n, k).is_ok();
+    case ir::Precision::kNF4:
+      return weight_only::can_implement_nf4(1, n, k, w->quant->block_size).is_ok();
+    default:
+      return true;
+  }
 }
 
 Result<LinearProblem> check_linear(ir::Precision precision, const runtime::PrepareContext& ctx) {
@@ -58,7 +79,9 @@ Result<DeviceBuffer> upload_linear_bias(const ir::Node& node, const LinearProble
 }
 
 Status check_linear_views(const LinearProblem& problem, const runtime::RunContext& ctx) {
-  QRT_RETURN_IF_ERROR(check_device_views(problem.label, ctx, ctx.inputs.size(), 1));
+  // The weight and the bias are constants, uploaded in prepare: the session passes host views.
+  QRT_RETURN_IF_ERROR(
+      check_device_views(problem.label, ctx, ctx.inputs.size(), 1, {false, true, true}));
   if (ctx.inputs.size() < 2 || !ctx.inputs[kLinearX].present() || ctx.outputs[0].data == nullptr)
     return invalid_argument(problem.label + "input x and output y must be present");
   return Status::ok();

@@ -2,12 +2,14 @@
 // (fp16, int8-dynamic, int8-static, nf4; the arithmetic of each is the CPU reference's,
 // ops/quantized/lstm_quantized.cpp). prepare decodes the graph's weights (int8 scales, NF4 double
 // quantization, f16 biases) and hands them to LstmPlan::prepare, which repacks them into the
-// per-CTA shared-memory blocks and uploads them once. Nodes whose weights do not fit on chip fail
-// prepare with the plan's reason, so the registry's next candidate (the CPU kernel) can run them.
+// per-CTA shared-memory blocks and uploads them once. Nodes whose weights do not fit on chip are
+// declined by supports_lstm (lstm_can_implement against the current device), so that kernel
+// selection, which does not fall back after a failed prepare, gives them to the CPU kernels.
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "cuda/cuda_status.h"
 #include "cuda/kernels/kernel_support.h"
 #include "cuda/kernels/kernels.h"
 #include "cuda/lstm/lstm.cuh"
@@ -41,11 +43,23 @@ bool supports_lstm(const ir::Graph& graph, const ir::Node& node) {
   if (node.op != ir::OpKind::kLSTM) return false;
   const std::optional<ir::Precision> precision = node_precision(node);
   if (!precision || !lstm_precision(*precision)) return false;
+  if (node.inputs.empty()) return false;
+  const ir::Value* x = value_of(graph, node.inputs[kX]);
+  if (x == nullptr || !activation_has_form(*precision, *x)) return false;
+  // The CPU int8-dynamic LSTM applies the LLM.int8() outlier decomposition (|x| >= threshold
+  // columns in float; quantize_dynamic records 6 by default) to its projections
+  // (ops/quantized/lstm_quantized.cpp); the persistent kernel has none. The two agree whenever no
+  // column can be an outlier: the hidden-state products read |h| <= 1, so a threshold above 1
+  // never fires there, and a layer-0 input narrower than 16 features runs in float on both sides
+  // (ops/quantized/decoded_projection.h, kMinQuantizedK). Otherwise the CPU kernel runs the node.
+  if (*precision == ir::Precision::kInt8Dynamic && node.precision.outlier_threshold != 0.0f) {
+    constexpr int64_t kMinQuantizedK = 16;
+    const int64_t C = x->shape.size() == 3 ? x->shape[2] : -1;
+    if (!(node.precision.outlier_threshold > 1.0f) || C < 0 || C >= kMinQuantizedK) return false;
+  }
   if (node.inputs.size() < kFirstLayerInput + kInputsPerLayer ||
       (node.inputs.size() - kFirstLayerInput) % kInputsPerLayer != 0)
     return false;
-  const ir::Value* x = value_of(graph, node.inputs[kX]);
-  if (x == nullptr || !activation_has_form(*precision, *x)) return false;
   for (std::size_t i = kH0; i < kFirstLayerInput; ++i) {
     if (node.inputs[i] == ir::kNoValue) continue;
     const ir::Value* v = value_of(graph, node.inputs[i]);
@@ -62,7 +76,21 @@ bool supports_lstm(const ir::Graph& graph, const ir::Node& node) {
     const ir::Value* v = value_of(graph, id);
     if (v == nullptr || !is_plain_f32(*v)) return false;
   }
-  return true;
+  // Weights that do not fit on chip fail LstmPlan::prepare, and kernel selection does not fall
+  // back after a failed prepare: when a device can be asked, such a node is left to the CPU
+  // kernels here (without one, prepare reports the missing device).
+  const auto* attrs = std::get_if<ir::LstmAttrs>(&node.attrs);
+  const ir::Value* w_ih = value_of(graph, node.inputs[kFirstLayerInput]);
+  if (attrs == nullptr || w_ih->shape.size() != 2) return false;
+  const Result<DeviceInfo> device = query_current_device();
+  if (!device.is_ok()) return true;
+  LstmDesc desc;
+  desc.precision = *lstm_precision(*precision);
+  desc.input_size = w_ih->shape[1];
+  desc.hidden_size = attrs->hidden_size;
+  desc.num_layers = attrs->num_layers;
+  if (desc.precision == LstmPrecision::kNf4) desc.nf4_block_size = w_ih->quant->block_size;
+  return lstm_can_implement(desc, {}, device->shared_memory_per_block_optin_bytes).is_ok();
 }
 
 // Host copies of what LstmLayerWeights points at, alive until LstmPlan::prepare has uploaded them.
@@ -109,6 +137,13 @@ class LstmKernel final : public runtime::Kernel {
     Result<LstmPlan> plan = LstmPlan::prepare(desc, weights);
     if (!plan.is_ok()) return labeled(label_, plan.status());
     plan_ = std::make_unique<LstmPlan>(std::move(plan).value());
+    // x, h0 and c0 may be constants (an exported zero initial state): the session passes those as
+    // host views, so they are uploaded here; the weights were uploaded by the plan.
+    QRT_RETURN_IF_ERROR(constants_.upload(ctx, kFirstLayerInput));
+    host_inputs_ = constants_.flags();
+    host_inputs_.resize(node.inputs.size(), true);
+    layers_ = desc.num_layers;
+    hidden_ = desc.hidden_size;
     return Status::ok();
   }
 
@@ -117,15 +152,19 @@ class LstmKernel final : public runtime::Kernel {
   }
 
   Status run(const runtime::RunContext& ctx) override {
-    QRT_RETURN_IF_ERROR(check_device_views(label_, ctx, ctx.inputs.size(), 3));
+    QRT_RETURN_IF_ERROR(check_device_views(label_, ctx, ctx.inputs.size(), 3, host_inputs_));
+    const auto* h0 = static_cast<const float*>(constants_.data(ctx, kH0));
+    const auto* c0 = static_cast<const float*>(constants_.data(ctx, kC0));
+    if (batch_ == 0) return Status::ok();  // every output is empty
+    if (steps_ == 0) return empty_sequence(ctx, h0, c0);
     if (!ctx.inputs[kX].present() || ctx.outputs[kY].data == nullptr)
       return invalid_argument(label_ + "input x and output y must be present");
     LstmRunArgs args;
     args.batch = batch_;
     args.steps = steps_;
-    args.x = ctx.inputs[kX].as<float>();
-    args.h0 = ctx.inputs[kH0].as<float>();
-    args.c0 = ctx.inputs[kC0].as<float>();
+    args.x = static_cast<const float*>(constants_.data(ctx, kX));
+    args.h0 = h0;
+    args.c0 = c0;
     args.y = ctx.outputs[kY].as<float>();
     args.h_n = ctx.outputs[kHn].as<float>();
     args.c_n = ctx.outputs[kCn].as<float>();
@@ -217,13 +256,35 @@ class LstmKernel final : public runtime::Kernel {
     return internal_error(label_ + "unhandled LSTM precision");
   }
 
+  // T = 0: y is empty and the final state is the initial one (zeros when absent), as on the CPU
+  // (ops/lstm.cpp). Device copies on the stream, so a recording captures them.
+  Status empty_sequence(const runtime::RunContext& ctx, const float* h0, const float* c0) const {
+    const auto bytes = static_cast<std::size_t>(layers_ * batch_ * hidden_) * sizeof(float);
+    const cudaStream_t stream = stream_of(ctx);
+    const float* initial[] = {h0, c0};
+    const std::size_t outputs[] = {kHn, kCn};
+    for (std::size_t i = 0; i < 2; ++i) {
+      void* out = ctx.outputs[outputs[i]].data;
+      if (out == nullptr || bytes == 0) continue;
+      if (initial[i] != nullptr) {
+        QRT_CUDA_RETURN_IF_ERROR(
+            cudaMemcpyAsync(out, initial[i], bytes, cudaMemcpyDeviceToDevice, stream));
+      } else {
+        QRT_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(out, 0, bytes, stream));
+      }
+    }
+    return Status::ok();
+  }
+
   static std::size_t bytes(const ir::Value& w, int64_t bits) {
     return static_cast<std::size_t>(ir::numel(w.shape) * bits / 8);
   }
 
   std::string label_;
-  int64_t batch_ = 0, steps_ = 0;
+  int64_t batch_ = 0, steps_ = 0, layers_ = 0, hidden_ = 0;
   std::unique_ptr<LstmPlan> plan_;
+  ConstantInputs constants_;       // x, h0, c0 when they are constants
+  std::vector<bool> host_inputs_;  // the inputs the session passes as host views
 };
 
 }  // namespace

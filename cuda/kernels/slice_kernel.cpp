@@ -47,15 +47,15 @@ class SliceKernel final : public runtime::Kernel {
     n_ = index_.dims[0] * count * inner;
     QRT_ASSIGN_OR_RETURN(const DeviceInfo info, require_device(node));
     multiprocessors_ = info.multiprocessor_count;
-    return Status::ok();
+    return constant_.upload(ctx, 1);  // a constant x arrives as a host view
   }
 
   Status run(const runtime::RunContext& ctx) override {
-    QRT_RETURN_IF_ERROR(check_device_views(label_, ctx, 1, 1));
+    QRT_RETURN_IF_ERROR(check_device_views(label_, ctx, 1, 1, constant_.flags()));
+    const auto* x = static_cast<const float*>(constant_.data(ctx, 0));
     if (n_ == 0) return Status::ok();
-    const Status launched =
-        launch_strided_copy(ctx.inputs[0].as<float>() + offset_, index_, n_,
-                            ctx.outputs[0].as<float>(), multiprocessors_, stream_of(ctx));
+    const Status launched = launch_strided_copy(x + offset_, index_, n_, ctx.outputs[0].as<float>(),
+                                                multiprocessors_, stream_of(ctx));
     return labeled(label_, launched);
   }
 
@@ -64,6 +64,7 @@ class SliceKernel final : public runtime::Kernel {
   StridedIndex index_;
   int64_t offset_ = 0, n_ = 0;
   int multiprocessors_ = 1;
+  ConstantInputs constant_;
 };
 
 }  // namespace

@@ -70,11 +70,14 @@ inline CudaKernelRun run_cuda_kernel(const QCase& c) {
     if (node.inputs[i] == ir::kNoValue) continue;
     const ir::Value& v = graph.values[static_cast<std::size_t>(node.inputs[i])];
     if (v.is_constant()) {
-      const auto bytes = v.data->as<unsigned char>();
-      in_buffers.push_back(upload(std::vector<unsigned char>(bytes.begin(), bytes.end())));
-    } else {
-      in_buffers.push_back(upload(c.inputs[i].data));
+      // As a session does (runtime/kernel.h): constants stay host views of the graph's bytes,
+      // which the kernel uploaded in prepare. Never null: null marks an absent input.
+      static const std::byte kEmpty{};
+      const void* host = v.data->data() != nullptr ? v.data->data() : &kEmpty;
+      in_views[i] = {v.dtype, v.shape, host, runtime::Device::kCpu};
+      continue;
     }
+    in_buffers.push_back(upload(c.inputs[i].data));
     in_views[i] = {v.dtype, v.shape, in_buffers.back().data(), runtime::Device::kCuda};
   }
   std::vector<cuda::DeviceBuffer> out_buffers;

@@ -165,6 +165,7 @@ TEST_CASE("DeviceBuffer round-trips bytes and reports an impossible allocation a
   const auto huge = qrt::cuda::DeviceBuffer::allocate(std::size_t{1} << 50);
   REQUIRE_FALSE(huge.is_ok());
   CHECK(huge.status().code() == StatusCode::kOutOfMemory);
+  CHECK(contains(huge.status().message(), "cudaMalloc(1125899906842624 bytes)"));
   // The failure was reported, not left behind to be blamed on the next call.
   CHECK(cudaGetLastError() == cudaSuccess);
 }

@@ -91,6 +91,14 @@ TEST_CASE("CUDA Add / Sub / Mul broadcast as the CPU reference does") {
                      {random_input("a", s.a, seed), random_input("b", s.b, seed + 1)}, s.y),
           entry, 0.0);
     }
+    // A constant operand (a bias): a session passes it as a host view, uploaded in prepare.
+    seed += 10;
+    INFO(std::string(entry), " with a constant b [13], seed ", seed);
+    check_against_cpu(float_case(op, ir::NoAttrs{},
+                                 {random_input("a", {4, 13}, seed),
+                                  f32_constant("b", {13}, random_floats(13, seed + 1))},
+                                 {4, 13}),
+                      entry, 0.0);
   }
   QRT_REQUIRE_GPU();
 }

@@ -127,6 +127,61 @@ TEST_CASE("the CUDA LSTM entry matches the CPU reference kernels") {
 
 TEST_CASE("an LSTM in a precision the persistent kernel does not implement has no CUDA entry") {
   CHECK(run_cuda_kernel(lstm_case("w8a16", {1, 2, 7, 13, 1, false}, 93900)).entry.empty());
+  // The CPU int8-dynamic LSTM applies the LLM.int8() outlier decomposition; the GPU one has none,
+  // so it takes a threshold only where no column can be an outlier: above 1 (|h| <= 1) with a
+  // layer-0 input narrower than 16 features (computed in float on both sides).
+  const struct {
+    int64_t C;
+    float threshold;
+    bool on_gpu;
+  } outlier_cases[] = {{7, 6.0f, true}, {16, 6.0f, false}, {7, 0.5f, false}, {16, 0.0f, true}};
+  for (const auto& o : outlier_cases) {
+    INFO("C ", o.C, ", threshold ", o.threshold);
+    QCase c = lstm_case("int8-dynamic", {1, 2, o.C, 13, 1, false}, 93910);
+    c.precision.outlier_threshold = o.threshold;
+    CHECK(run_cuda_kernel(c).entry == (o.on_gpu ? "cuda.lstm" : ""));
+  }
+  // W_hh of H = 1024 in f16 is 8 MiB, beyond the shared memory of a cluster of 8 CTAs (8 x 227 KB
+  // on Hopper): with a device to ask, the entry declines it so that the CPU kernel runs it
+  // (without one, prepare reports the missing device instead).
+  const QCase big = lstm_case("fp16", {1, 1, 16, 1024, 1, false}, 93920);
+  CHECK(run_cuda_kernel(big).entry == (gpu_unavailable_reason().empty() ? "" : "cuda.lstm"));
+}
+
+TEST_CASE("the CUDA LSTM entry: constant initial states, and an empty sequence") {
+  uint64_t seed = 94000;
+  {
+    // h0 / c0 stored in the graph (an exported zero state, here random): the session passes them
+    // as host views, so prepare uploads them. Tolerance as for fp16 above.
+    seed += 100;
+    INFO("constant h0 / c0, seed ", seed);
+    QCase c = lstm_case("fp16", {2, 3, 16, 13, 2, true}, seed);
+    for (std::size_t i : {std::size_t{1}, std::size_t{2}})
+      c.inputs[i] = f32_constant(i == 1 ? "h0" : "c0", c.inputs[i].value.shape, c.inputs[i].data);
+    CudaKernelRun gpu;
+    if (run_on_gpu_or_skip(c, "cuda.lstm", gpu)) {
+      auto cpu = run_quantized_op(c);
+      REQUIRE_MESSAGE(cpu.is_ok(), cpu.status().to_string());
+      for (std::size_t o = 0; o < 3; ++o) check_close(gpu.outputs[o], cpu->outputs[o], 5e-3);
+    }
+  }
+  {
+    // T = 0: y is empty and the final state is the initial one, exactly (ops/lstm.cpp).
+    seed += 100;
+    INFO("T = 0, seed ", seed);
+    const QCase c = lstm_case("fp16", {2, 0, 16, 13, 2, true}, seed);
+    CudaKernelRun gpu;
+    if (run_on_gpu_or_skip(c, "cuda.lstm", gpu)) {
+      auto cpu = run_quantized_op(c);
+      REQUIRE_MESSAGE(cpu.is_ok(), cpu.status().to_string());
+      CHECK(gpu.outputs[0].empty());
+      CHECK(gpu.outputs[1] == c.inputs[1].data);
+      CHECK(gpu.outputs[2] == c.inputs[2].data);
+      CHECK(gpu.outputs[1] == cpu->outputs[1]);
+      CHECK(gpu.outputs[2] == cpu->outputs[2]);
+    }
+  }
+  QRT_REQUIRE_GPU();
 }
 
 }  // namespace
