@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/passes/passes.h"
@@ -15,6 +16,7 @@
 #include "tools/cli.h"
 #include "tools/fit_options.h"
 #include "tools/option_reader.h"
+#include "train/ett_data.h"
 #include "train/fine_tune.h"
 #include "train/initialize.h"
 #include "train/qat.h"
@@ -67,6 +69,8 @@ options:
   --clip C                  clip gradients to global L2 norm C (default off)
   --freeze LIST             comma list of weight-name patterns kept constant ('*' wildcard)
   --max-steps N             at most N steps per epoch (default all)
+  --patience N              stop after N epochs in a row without a lower val MSE; 0 runs every
+                            epoch (default 0)
   --qat int8|nf4            quantization-aware fine-tuning, then conversion
   --calib-windows N         --qat int8: training windows, evenly spaced over the split, that
                             calibrate the initial activation ranges (default 256)
@@ -94,10 +98,10 @@ Result<std::vector<std::string>> split_list(const std::string& text) {
 
 Result<FinetuneArgs> parse_finetune_args(std::span<const std::string> args) {
   static constexpr std::string_view kValued[] = {
-      "--data",          "-o",         "--output",  "--epochs", "--lr",        "--batch",
-      "--seed",          "--lookback", "--horizon", "--loss",   "--optimizer", "--weight-decay",
-      "--schedule",      "--warmup",   "--clip",    "--freeze", "--max-steps", "--qat",
-      "--calib-windows", "--init-seed"};
+      "--data",          "-o",          "--output",  "--epochs", "--lr",        "--batch",
+      "--seed",          "--lookback",  "--horizon", "--loss",   "--optimizer", "--weight-decay",
+      "--schedule",      "--warmup",    "--clip",    "--freeze", "--max-steps", "--qat",
+      "--calib-windows", "--init-seed", "--patience"};
   static constexpr std::string_view kFlags[] = {"--no-progress"};
   QRT_ASSIGN_OR_RETURN(auto parsed, parse_arguments(kCommand, args, kValued, kFlags));
   FinetuneArgs r;
@@ -224,16 +228,11 @@ Result<train::ForecastErrors> evaluate_graph(const ir::Graph& graph,
 Status finetune(const FinetuneArgs& args) {
   QRT_ASSIGN_OR_RETURN(ir::Graph model, ir::load_model_file(args.model));
   QRT_RETURN_IF_ERROR(check_model_shapes(model, args.lookback, args.horizon));
-  QRT_ASSIGN_OR_RETURN(const train::EttTable table, train::load_ett_csv(args.data));
-  QRT_RETURN_IF_ERROR(train::require_protocol_rows(table, args.data));
-  QRT_ASSIGN_OR_RETURN(const train::ChannelStats stats, train::train_statistics(table));
-  using train::EttSplit;
-  QRT_ASSIGN_OR_RETURN(auto train_set, train::WindowedSeries::make(table, stats, EttSplit::kTrain,
-                                                                   args.lookback, args.horizon));
-  QRT_ASSIGN_OR_RETURN(auto val_set, train::WindowedSeries::make(table, stats, EttSplit::kVal,
-                                                                 args.lookback, args.horizon));
-  QRT_ASSIGN_OR_RETURN(auto test_set, train::WindowedSeries::make(table, stats, EttSplit::kTest,
-                                                                  args.lookback, args.horizon));
+  QRT_ASSIGN_OR_RETURN(const train::EttSplits splits,
+                       train::load_ett_splits(args.data, args.lookback, args.horizon));
+  const train::WindowedSeries& train_set = splits.train;
+  const train::WindowedSeries& val_set = splits.val;
+  const train::WindowedSeries& test_set = splits.test;
   runtime::KernelRegistry registry;
   ops::register_cpu_kernels(registry);
 
@@ -275,10 +274,23 @@ Status finetune(const FinetuneArgs& args) {
         1e3 * r.train_seconds / static_cast<double>(r.steps));
     std::fflush(stdout);
   };
-  QRT_RETURN_IF_ERROR(train::fine_tune(*trainer, train_set, &val_set, args.fit, on_epoch).status());
+  std::vector<train::EpochReport> epochs;
+  ir::Graph trained;  // what OUT gets: with --qat, the converted graph
+  if (args.qat.empty()) {
+    QRT_ASSIGN_OR_RETURN(epochs,
+                         train::fine_tune(*trainer, train_set, &val_set, args.fit, on_epoch));
+    QRT_ASSIGN_OR_RETURN(trained, trainer->trained_graph());
+  } else {
+    QRT_ASSIGN_OR_RETURN(train::QatResult qat,
+                         train::fine_tune_qat(*trainer, train_set, &val_set, args.fit, on_epoch));
+    epochs = std::move(qat.epochs);
+    trained = std::move(qat.deployed);
+  }
+  if (static_cast<int64_t>(epochs.size()) < args.fit.epochs)
+    std::printf("early stop: %lld epoch(s) in a row without a lower val MSE\n",
+                static_cast<long long>(args.fit.patience));
 
-  QRT_ASSIGN_OR_RETURN(ir::Graph trained, trainer->trained_graph());
-  trained.metadata["finetune"] = "qrt finetune, " + std::to_string(args.fit.epochs) +
+  trained.metadata["finetune"] = "qrt finetune, " + std::to_string(epochs.size()) +
                                  " epoch(s), seed " + std::to_string(args.fit.seed) +
                                  (args.qat.empty() ? "" : ", qat " + args.qat);
   QRT_ASSIGN_OR_RETURN(const auto test, train::evaluate_windows(*trainer, test_set, 256));
@@ -288,7 +300,6 @@ Status finetune(const FinetuneArgs& args) {
   } else {
     std::printf("test (QAT graph): MSE %.6f MAE %.6f (%lld windows)\n", test.mse, test.mae,
                 static_cast<long long>(test.windows));
-    QRT_ASSIGN_OR_RETURN(trained, ir::passes::convert_qat(trained));
     QRT_ASSIGN_OR_RETURN(const auto deployed, evaluate_graph(trained, test_set, registry));
     std::printf("test (converted %s): MSE %.6f MAE %.6f\n",
                 args.qat == "int8" ? "int8-static" : "nf4", deployed.mse, deployed.mae);

@@ -19,6 +19,8 @@ Result<bool> read_fit_option(std::string_view command, const ParsedArgument& a,
     fit.seed = static_cast<uint64_t>(seed);
   } else if (a.name == "--max-steps") {
     QRT_ASSIGN_OR_RETURN(fit.max_steps_per_epoch, parse_integer(command, a.name, a.value, 1));
+  } else if (a.name == "--patience") {
+    QRT_ASSIGN_OR_RETURN(fit.patience, parse_integer(command, a.name, a.value, 0));
   } else if (a.name == "--no-progress") {
     fit.progress = false;
   } else {

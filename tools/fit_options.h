@@ -10,9 +10,10 @@
 
 namespace qrt::tools {
 
-// Reads --epochs, --lr, --batch, --seed, --max-steps or --no-progress from `a` into `fit`.
-// Returns true when `a` was one of them, false for any other argument; a bad value is an error
-// naming `command` and the option.
+// Reads --epochs, --lr, --batch, --seed, --max-steps, --patience or --no-progress from `a` into
+// `fit`. Returns true when `a` was one of them, false for any other argument; a bad value is an
+// error naming `command` and the option. The caller must still list them for parse_arguments
+// (--no-progress as a flag, the others as valued).
 Result<bool> read_fit_option(std::string_view command, const ParsedArgument& a,
                              train::FineTuneOptions& fit);
 

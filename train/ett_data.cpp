@@ -210,4 +210,18 @@ Result<WindowedSeries> WindowedSeries::from_normalized_rows(std::vector<float> v
   return series;
 }
 
+Result<EttSplits> load_ett_splits(const std::string& path, int64_t lookback, int64_t horizon) {
+  QRT_ASSIGN_OR_RETURN(const EttTable table, load_ett_csv(path));
+  QRT_RETURN_IF_ERROR(require_protocol_rows(table, path));
+  EttSplits splits;
+  QRT_ASSIGN_OR_RETURN(splits.stats, train_statistics(table));
+  QRT_ASSIGN_OR_RETURN(
+      splits.train, WindowedSeries::make(table, splits.stats, EttSplit::kTrain, lookback, horizon));
+  QRT_ASSIGN_OR_RETURN(
+      splits.val, WindowedSeries::make(table, splits.stats, EttSplit::kVal, lookback, horizon));
+  QRT_ASSIGN_OR_RETURN(
+      splits.test, WindowedSeries::make(table, splits.stats, EttSplit::kTest, lookback, horizon));
+  return splits;
+}
+
 }  // namespace qrt::train

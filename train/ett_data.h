@@ -82,4 +82,18 @@ class WindowedSeries {
   std::vector<float> values_;  // [rows, 7]
 };
 
+// An ETT file ready for training and evaluation: the three splits' windows, all z-scored with the
+// train split's statistics.
+struct EttSplits {
+  ChannelStats stats;  // of the train rows; maps z-scores back to the data's units
+  WindowedSeries train;
+  WindowedSeries val;
+  WindowedSeries test;
+};
+
+// Loads the ETT CSV at `path`, requires the protocol's rows, and windows the train, val and test
+// splits with look-back L and horizon H: the data preparation every program on the protocol
+// (`qrt finetune`, the forecasting sample's programs) shares.
+Result<EttSplits> load_ett_splits(const std::string& path, int64_t lookback, int64_t horizon);
+
 }  // namespace qrt::train

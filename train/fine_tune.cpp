@@ -59,6 +59,10 @@ Result<std::vector<EpochReport>> fine_tune(
   if (options.eval_batch < 1) return invalid_argument("eval_batch must be >= 1");
   if (!(options.clip_norm >= 0.0) || !std::isfinite(options.clip_norm))
     return invalid_argument("clip norm must be finite and >= 0");
+  if (options.patience < 0) return invalid_argument("patience must be >= 0");
+  if (options.patience > 0 && val == nullptr)
+    return invalid_argument("early stopping (patience " + std::to_string(options.patience) +
+                            ") needs a validation set");
   QRT_RETURN_IF_ERROR(Adam::validate(options.adam));
   QRT_ASSIGN_OR_RETURN(const std::string input, single_input_name(trainer.model()));
   QRT_ASSIGN_OR_RETURN(WindowLoader loader,
@@ -80,6 +84,7 @@ Result<std::vector<EpochReport>> fine_tune(
   std::vector<EpochReport> reports;
   std::vector<std::vector<float>> best;
   double best_val = INFINITY;
+  int64_t since_best = 0;  // consecutive epochs without a new best val MSE
   runtime::Tensor x, y;
   int64_t step = 0;
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
@@ -118,16 +123,22 @@ Result<std::vector<EpochReport>> fine_tune(
     if (val != nullptr) {
       QRT_ASSIGN_OR_RETURN(report.val, evaluate_windows(trainer, *val, options.eval_batch));
       report.has_val = true;
-      if (options.restore_best && report.val.mse < best_val) {
+      if (report.val.mse < best_val) {
         best_val = report.val.mse;
-        best.clear();
-        for (const Parameter& p : trainer.parameters()) best.push_back(p.value);
+        since_best = 0;
+        if (options.restore_best) {
+          best.clear();
+          for (const Parameter& p : trainer.parameters()) best.push_back(p.value);
+        }
+      } else {
+        ++since_best;
       }
     }
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     reports.push_back(report);
     if (on_epoch) on_epoch(report);
+    if (options.patience > 0 && since_best >= options.patience) break;
   }
   if (!best.empty()) {
     auto& params = trainer.parameters();

@@ -1,7 +1,7 @@
 // The training loop over forecasting windows: epochs of shuffled batches, Adam/AdamW with an
-// optional gradient clip and learning-rate schedule, a validation pass after each epoch, and the
-// best epoch's parameters (lowest validation MSE) restored at the end, as samples/forecasting's
-// train.py does.
+// optional gradient clip and learning-rate schedule, a validation pass after each epoch, optional
+// early stopping, and the best epoch's parameters (lowest validation MSE) restored at the end, as
+// samples/forecasting's train.py does.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +29,10 @@ struct FineTuneOptions {
   int64_t max_steps_per_epoch = 0;  // > 0: stop each epoch after this many batches
   int64_t eval_batch = 256;
   bool restore_best = true;  // end with the parameters of the epoch with the lowest val MSE
-  bool progress = false;     // progress bar on stderr when it is a terminal
+  // > 0: stop after this many consecutive epochs whose val MSE is not below the best so far (a tie
+  // does not improve), as train.py's --patience; needs a validation set. 0: run every epoch.
+  int64_t patience = 0;
+  bool progress = false;  // progress bar on stderr when it is a terminal
 };
 
 struct ForecastErrors {
@@ -54,8 +57,9 @@ struct EpochReport {
 Result<ForecastErrors> evaluate_windows(Trainer& trainer, const WindowedSeries& series,
                                         int64_t batch);
 
-// Trains on `train` (validated on `val` when given) and returns one report per epoch;
-// `on_epoch` (may be empty) sees each report as it is made.
+// Trains on `train` (validated on `val` when given) and returns one report per epoch run;
+// `on_epoch` (may be empty) sees each report as it is made. Fewer reports than options.epochs
+// means that training stopped early (options.patience).
 Result<std::vector<EpochReport>> fine_tune(
     Trainer& trainer, const WindowedSeries& train, const WindowedSeries* val,
     const FineTuneOptions& options, const std::function<void(const EpochReport&)>& on_epoch = {});

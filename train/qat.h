@@ -39,8 +39,16 @@ Result<ir::Graph> make_qat_graph(const ir::Graph& fp32, ir::passes::QatMode mode
                                  const runtime::KernelRegistry& registry,
                                  const QatOptions& options = {});
 
-// make_qat_graph, fine_tune on `train` (validated on `val` when given; `on_epoch` sees each epoch's
-// report) and convert_qat. The registry must outlive the call only.
+// fine_tune of `trainer`, made on a make_qat_graph graph, on `train` (validated on `val` when
+// given; `on_epoch` sees each epoch's report), then convert_qat of its trained graph. The part of
+// quantization_aware_fine_tune after the Trainer is made, for callers that use the trainer
+// themselves before and after training (`qrt finetune --qat` reports on it).
+Result<QatResult> fine_tune_qat(Trainer& trainer, const WindowedSeries& train,
+                                const WindowedSeries* val, const FineTuneOptions& fit,
+                                const std::function<void(const EpochReport&)>& on_epoch = {});
+
+// make_qat_graph, a Trainer on it (options.trainer) and fine_tune_qat with options.fit. The
+// registry must outlive the call only.
 Result<QatResult> quantization_aware_fine_tune(
     const ir::Graph& fp32, ir::passes::QatMode mode, const WindowedSeries& train,
     const WindowedSeries* val, const runtime::KernelRegistry& registry,

@@ -17,6 +17,7 @@
 #include "samples/forecasting/forecaster_graph.h"
 #include "tools/fit_options.h"
 #include "tools/option_reader.h"
+#include "train/ett_data.h"
 #include "train/fine_tune.h"
 
 namespace qrt::samples {
@@ -37,9 +38,10 @@ const char* usage() {
 
 Trains the forecasting sample's model (linear branch over time + LSTM branch, see README.md) from
 scratch on the ETTh1 protocol with train.py's recipe: PyTorch's default initialisation, Adam, MSE,
-shuffled batches. With more than one epoch the learning rate halves every epoch and the epoch with
-the lowest validation MSE is kept. Prints train/val MSE per epoch and the final val and test
-MSE/MAE; `forecast --model OUT.qrt` evaluates the result.
+shuffled batches. With more than one epoch the learning rate halves every epoch, training stops
+after --patience epochs without a lower validation MSE, and the epoch with the lowest validation
+MSE is kept. Prints train/val MSE per epoch and the final val and test MSE/MAE;
+`forecast --model OUT.qrt` evaluates the result.
 
 options:
   --data FILE.csv      the ETT data (required)
@@ -53,6 +55,8 @@ options:
   --lookback L, --horizon H
                        input and output lengths (default 96, 96)
   --max-steps N        at most N steps per epoch (default all)
+  --patience N         stop after N epochs in a row without a lower validation MSE; 0 runs every
+                       epoch (default 2, as train.py)
   --no-progress        no progress bar (it is shown only on a terminal anyway)
 )";
 }
@@ -60,8 +64,8 @@ options:
 Result<TrainArgs> parse_args(std::span<const std::string> args) {
   using tools::parse_integer;
   static constexpr std::string_view kValued[] = {
-      "--data", "-o",       "--output", "--epochs",   "--lr",      "--batch",
-      "--seed", "--hidden", "--layers", "--lookback", "--horizon", "--max-steps"};
+      "--data",   "-o",       "--output",   "--epochs",  "--lr",        "--batch",   "--seed",
+      "--hidden", "--layers", "--lookback", "--horizon", "--max-steps", "--patience"};
   static constexpr std::string_view kFlags[] = {"--no-progress"};
   QRT_ASSIGN_OR_RETURN(auto parsed, tools::parse_arguments(kCommand, args, kValued, kFlags));
   TrainArgs r;
@@ -69,6 +73,7 @@ Result<TrainArgs> parse_args(std::span<const std::string> args) {
   // train.py halves the rate after every epoch; with one epoch this is a constant rate.
   r.fit.schedule = train::ScheduleKind::kStep;
   r.fit.step_gamma = 0.5;
+  r.fit.patience = 2;  // train.py's default
   for (const tools::ParsedArgument& a : parsed) {
     QRT_ASSIGN_OR_RETURN(const bool fit_option, tools::read_fit_option(kCommand, a, r.fit));
     if (fit_option) continue;
@@ -97,20 +102,11 @@ Result<TrainArgs> parse_args(std::span<const std::string> args) {
 }
 
 Status train_forecaster(const TrainArgs& args) {
-  QRT_ASSIGN_OR_RETURN(const train::EttTable table, train::load_ett_csv(args.data));
-  QRT_RETURN_IF_ERROR(train::require_protocol_rows(table, args.data));
-  QRT_ASSIGN_OR_RETURN(const train::ChannelStats stats, train::train_statistics(table));
-  std::vector<train::WindowedSeries> splits;  // train, val, test
-  for (const train::EttSplit split :
-       {train::EttSplit::kTrain, train::EttSplit::kVal, train::EttSplit::kTest}) {
-    QRT_ASSIGN_OR_RETURN(
-        auto series,
-        train::WindowedSeries::make(table, stats, split, args.shape.lookback, args.shape.horizon));
-    splits.push_back(std::move(series));
-  }
-  const train::WindowedSeries& train_set = splits[0];
-  const train::WindowedSeries& val_set = splits[1];
-  const train::WindowedSeries& test_set = splits[2];
+  QRT_ASSIGN_OR_RETURN(const train::EttSplits splits,
+                       train::load_ett_splits(args.data, args.shape.lookback, args.shape.horizon));
+  const train::WindowedSeries& train_set = splits.train;
+  const train::WindowedSeries& val_set = splits.val;
+  const train::WindowedSeries& test_set = splits.test;
 
   // train.py seeds both the initialisation and the shuffling with --seed.
   QRT_ASSIGN_OR_RETURN(const ir::Graph model, build_forecaster(args.shape, args.fit.seed));
@@ -140,7 +136,11 @@ Status train_forecaster(const TrainArgs& args) {
     std::fflush(stdout);
   };
   const auto start = std::chrono::steady_clock::now();
-  QRT_RETURN_IF_ERROR(train::fine_tune(*trainer, train_set, &val_set, args.fit, on_epoch).status());
+  QRT_ASSIGN_OR_RETURN(const auto epochs,
+                       train::fine_tune(*trainer, train_set, &val_set, args.fit, on_epoch));
+  if (static_cast<int64_t>(epochs.size()) < args.fit.epochs)
+    std::printf("early stop: %lld epoch(s) in a row without a lower val MSE\n",
+                static_cast<long long>(args.fit.patience));
   std::printf("training: %.1f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 
@@ -152,7 +152,7 @@ Status train_forecaster(const TrainArgs& args) {
                 static_cast<long long>(errors.windows));
   }
   QRT_ASSIGN_OR_RETURN(ir::Graph trained, trainer->trained_graph());
-  trained.metadata["source"] = "train_forecaster, " + std::to_string(args.fit.epochs) +
+  trained.metadata["source"] = "train_forecaster, " + std::to_string(epochs.size()) +
                                " epoch(s), seed " + std::to_string(args.fit.seed);
   QRT_RETURN_IF_ERROR(ir::save_model_file(trained, args.output));
   std::printf("wrote %s\n", args.output.c_str());

@@ -1,6 +1,7 @@
 // `qrt finetune` end to end on a synthetic ETT file (the protocol's 14400 rows of noisy sines) and
-// a small forecasting model: it trains, reports, writes a loadable model with new weights, and
-// rejects bad input with a one-line error and a non-zero exit code.
+// a small forecasting model: it trains, reports, stops early with --patience, writes a loadable
+// model with new weights, and rejects bad input with a one-line error and a non-zero exit code.
+// The same file checks load_ett_splits, the data preparation qrt finetune runs.
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <numbers>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/serialize.h"
@@ -88,6 +90,62 @@ TEST_CASE("qrt finetune trains a model and writes it") {
   REQUIRE(second.is_ok());
   const auto w2 = second->values[second->find_value("fc1.weight")].data->as<float>();
   CHECK(std::equal(w1.begin(), w1.end(), w2.begin()));
+}
+
+// The epochs qrt finetune ran, as it records them in the model's metadata.
+std::string recorded_run(const std::string& path) {
+  auto model = ir::load_model_file(path);
+  REQUIRE(model.is_ok());
+  return model->metadata.at("finetune");
+}
+
+TEST_CASE("qrt finetune --patience stops once the val MSE stops improving") {
+  Fixture f;
+  const std::string out = f.out("patience.qrt");
+  // At lr 0 the weights never change, so every epoch after the first ties the best val MSE: with
+  // patience 1 the second epoch is the last.
+  const auto run = [&](const std::string& patience) {
+    return finetune({f.model, "--data", f.data, "-o", out, "--lookback", "12", "--horizon", "4",
+                     "--epochs", "3", "--max-steps", "2", "--lr", "0", "--patience", patience,
+                     "--no-progress"});
+  };
+  REQUIRE(run("1") == tools::kExitOk);
+  CHECK(recorded_run(out).find("finetune, 2 epoch(s)") != std::string::npos);
+  REQUIRE(run("0") == tools::kExitOk);
+  CHECK(recorded_run(out).find("finetune, 3 epoch(s)") != std::string::npos);
+  CHECK(run("-1") == tools::kExitUsage);
+}
+
+TEST_CASE("load_ett_splits windows the three splits with the train statistics") {
+  Fixture f;
+  auto splits = load_ett_splits(f.data, kLookback, kHorizon);
+  REQUIRE_MESSAGE(splits.is_ok(), splits.status().to_string());
+  auto table = load_ett_csv(f.data);
+  REQUIRE(table.is_ok());
+  auto stats = train_statistics(*table);
+  REQUIRE(stats.is_ok());
+  CHECK(splits->stats.mean == stats->mean);
+  CHECK(splits->stats.std == stats->std);
+  const std::pair<EttSplit, const WindowedSeries*> cases[] = {{EttSplit::kTrain, &splits->train},
+                                                              {EttSplit::kVal, &splits->val},
+                                                              {EttSplit::kTest, &splits->test}};
+  for (const auto& [split, series] : cases) {
+    INFO(split_name(split));
+    auto expected = WindowedSeries::make(*table, *stats, split, kLookback, kHorizon);
+    REQUIRE(expected.is_ok());
+    REQUIRE(series->window_count() == expected->window_count());
+    CHECK(series->lookback() == kLookback);
+    CHECK(series->horizon() == kHorizon);
+    const int64_t last = expected->window_count() - 1;
+    for (const int64_t w : {int64_t{0}, last}) {
+      CHECK(std::equal(series->input(w), series->input(w) + kLookback * kEttChannels,
+                       expected->input(w)));
+      CHECK(std::equal(series->target(w), series->target(w) + kHorizon * kEttChannels,
+                       expected->target(w)));
+    }
+  }
+  CHECK_FALSE(load_ett_splits(f.out("missing.csv"), kLookback, kHorizon).is_ok());
+  CHECK_FALSE(load_ett_splits(f.data, 0, kHorizon).is_ok());
 }
 
 // Quantization-aware fine-tuning: the converted model holds int8 (or NF4) weights and loads.

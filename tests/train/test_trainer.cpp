@@ -1,12 +1,14 @@
 // The trainer end to end: gradients of whole graphs against central finite differences, a short
 // fine-tune on a synthetic series that must lower the loss clearly, bit-identical runs for one
-// seed, and bad input reported as a Status.
+// seed, early stopping on a planned validation curve, and bad input reported as a Status.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <numbers>
+#include <utility>
 #include <vector>
 
 #include "ops/register.h"
@@ -116,6 +118,28 @@ std::vector<float> synthetic_series(int64_t rows, uint64_t seed) {
   return v;
 }
 
+struct TaskSize {
+  int64_t lookback, horizon, train_rows, val_rows, hidden;
+};
+
+struct SyntheticTask {
+  WindowedSeries train, val;
+  ir::Graph model;
+};
+
+// Windows of synthetic_series (train from `data_seed`, val from data_seed + 1) and a forecasting
+// MLP for them.
+SyntheticTask synthetic_task(const TaskSize& size, uint64_t data_seed, uint64_t model_seed) {
+  auto train = WindowedSeries::from_normalized_rows(synthetic_series(size.train_rows, data_seed),
+                                                    size.lookback, size.horizon);
+  auto val = WindowedSeries::from_normalized_rows(synthetic_series(size.val_rows, data_seed + 1),
+                                                  size.lookback, size.horizon);
+  REQUIRE((train.is_ok() && val.is_ok()));
+  auto model = testing::forecasting_mlp(size.lookback, size.horizon, size.hidden, model_seed);
+  REQUIRE(model.is_ok());
+  return {std::move(train).value(), std::move(val).value(), std::move(model).value()};
+}
+
 Result<std::vector<EpochReport>> train_synthetic(Trainer& trainer, const WindowedSeries& train,
                                                  const WindowedSeries& val, uint64_t seed,
                                                  int64_t epochs, int64_t max_steps) {
@@ -132,25 +156,18 @@ Result<std::vector<EpochReport>> train_synthetic(Trainer& trainer, const Windowe
 }
 
 TEST_CASE("fine-tuning on a noisy sine lowers the validation loss by a clear factor") {
-  constexpr int64_t kLookback = 24, kHorizon = 8;
   constexpr uint64_t kSeed = 2024;
   MESSAGE("seed " << kSeed);
-  auto train_set =
-      WindowedSeries::from_normalized_rows(synthetic_series(1500, kSeed), kLookback, kHorizon);
-  auto val_set =
-      WindowedSeries::from_normalized_rows(synthetic_series(400, kSeed + 1), kLookback, kHorizon);
-  REQUIRE((train_set.is_ok() && val_set.is_ok()));
-  auto graph = testing::forecasting_mlp(kLookback, kHorizon, 32, kSeed);
-  REQUIRE(graph.is_ok());
+  const SyntheticTask task = synthetic_task({24, 8, 1500, 400, 32}, kSeed, kSeed);
   const auto registry = cpu_registry();
-  auto trainer = Trainer::create(*graph, registry);
+  auto trainer = Trainer::create(task.model, registry);
   REQUIRE(trainer.is_ok());
 
-  auto before = evaluate_windows(**trainer, *val_set, 64);
+  auto before = evaluate_windows(**trainer, task.val, 64);
   REQUIRE(before.is_ok());
-  auto reports = train_synthetic(**trainer, *train_set, *val_set, kSeed, 12, 0);
+  auto reports = train_synthetic(**trainer, task.train, task.val, kSeed, 12, 0);
   REQUIRE(reports.is_ok());
-  auto after = evaluate_windows(**trainer, *val_set, 64);
+  auto after = evaluate_windows(**trainer, task.val, 64);
   REQUIRE(after.is_ok());
   for (const EpochReport& r : *reports)
     MESSAGE("epoch " << r.epoch << " train " << r.train_loss << " val " << r.val.mse);
@@ -167,20 +184,13 @@ TEST_CASE("fine-tuning on a noisy sine lowers the validation loss by a clear fac
 }
 
 TEST_CASE("two runs with the same seed give bit-identical parameters") {
-  constexpr int64_t kLookback = 16, kHorizon = 4;
-  auto train_set =
-      WindowedSeries::from_normalized_rows(synthetic_series(300, 9), kLookback, kHorizon);
-  auto val_set =
-      WindowedSeries::from_normalized_rows(synthetic_series(60, 10), kLookback, kHorizon);
-  REQUIRE((train_set.is_ok() && val_set.is_ok()));
-  auto graph = testing::forecasting_mlp(kLookback, kHorizon, 19, 5);
-  REQUIRE(graph.is_ok());
+  const SyntheticTask task = synthetic_task({16, 4, 300, 60, 19}, 9, 5);
   const auto registry = cpu_registry();
   std::vector<std::vector<Parameter>> runs;
   for (uint64_t seed : {77u, 77u, 78u}) {
-    auto trainer = Trainer::create(*graph, registry);
+    auto trainer = Trainer::create(task.model, registry);
     REQUIRE(trainer.is_ok());
-    REQUIRE(train_synthetic(**trainer, *train_set, *val_set, seed, 2, 6).is_ok());
+    REQUIRE(train_synthetic(**trainer, task.train, task.val, seed, 2, 6).is_ok());
     runs.push_back((*trainer)->parameters());
   }
   bool same = true, differs = false;
@@ -191,6 +201,81 @@ TEST_CASE("two runs with the same seed give bit-identical parameters") {
   }
   CHECK(same);
   CHECK(differs);  // another seed shuffles differently, so the test can fail
+}
+
+// Zeroes fc2's weight and sets its bias to `offset`: the MLP then forecasts the last observed value
+// plus `offset`, so the val MSE is mean((last - y + offset)²), which grows with offset for
+// offset > mean(y - last) (~0 on the sines).
+void set_forecast_offset(Trainer& trainer, float offset) {
+  for (Parameter& p : trainer.parameters()) {
+    if (p.name == "fc2.weight") std::fill(p.value.begin(), p.value.end(), 0.0f);
+    if (p.name == "fc2.bias") std::fill(p.value.begin(), p.value.end(), offset);
+  }
+}
+
+// Training at lr 0 changes no weight, so epoch e is validated with the forecast offset
+// kPlannedOffsets[e], set before it. The val MSE improves at epochs 0, 1, 3, 6 and 7; epoch 2 ties
+// the best (no improvement); epochs 4 and 5 are worse than epoch 3.
+constexpr float kPlannedOffsets[] = {3.0f, 2.0f, 2.0f, 1.0f, 1.5f, 1.2f, 0.5f, 0.2f};
+constexpr int64_t kPlannedEpochs = std::size(kPlannedOffsets);
+
+struct PlannedRun {
+  std::vector<EpochReport> reports;
+  double final_val_mse = 0.0;  // with the parameters fine_tune ends with
+};
+
+PlannedRun run_planned_val_curve(int64_t patience) {
+  MESSAGE("patience " << patience);
+  const SyntheticTask task = synthetic_task({8, 4, 120, 80, 5}, 21, 7);
+  const auto registry = cpu_registry();
+  auto trainer = Trainer::create(task.model, registry);
+  REQUIRE(trainer.is_ok());
+  Trainer& t = **trainer;
+
+  FineTuneOptions options;
+  options.epochs = kPlannedEpochs;
+  options.batch = 16;
+  options.max_steps_per_epoch = 2;
+  options.adam.lr = 0.0f;
+  options.patience = patience;
+  set_forecast_offset(t, kPlannedOffsets[0]);
+  const auto next_offset = [&](const EpochReport& r) {
+    if (r.epoch + 1 < kPlannedEpochs) set_forecast_offset(t, kPlannedOffsets[r.epoch + 1]);
+  };
+  auto reports = fine_tune(t, task.train, &task.val, options, next_offset);
+  REQUIRE_MESSAGE(reports.is_ok(), reports.status().to_string());
+  auto final_errors = evaluate_windows(t, task.val, 64);
+  REQUIRE(final_errors.is_ok());
+  for (const EpochReport& r : *reports) MESSAGE("epoch " << r.epoch << " val MSE " << r.val.mse);
+  // The val curve is the planned one: MSE ordered as the offsets, equal offsets equal MSE.
+  for (std::size_t i = 0; i < reports->size(); ++i)
+    for (std::size_t j = 0; j < reports->size(); ++j) {
+      CHECK(((*reports)[i].val.mse < (*reports)[j].val.mse) ==
+            (kPlannedOffsets[i] < kPlannedOffsets[j]));
+      CHECK(((*reports)[i].val.mse == (*reports)[j].val.mse) ==
+            (kPlannedOffsets[i] == kPlannedOffsets[j]));
+    }
+  return {std::move(reports).value(), final_errors->mse};
+}
+
+TEST_CASE("early stopping: training stops after `patience` epochs in a row without a new best") {
+  // Patience 1: epoch 2 ties the best of epoch 1, so training stops there; epoch 1 is kept.
+  const PlannedRun one = run_planned_val_curve(1);
+  REQUIRE(one.reports.size() == 3u);
+  CHECK(one.final_val_mse == one.reports[1].val.mse);
+  // Patience 2: epoch 3's new best resets the count after epoch 2; epochs 4 and 5 do not improve.
+  const PlannedRun two = run_planned_val_curve(2);
+  REQUIRE(two.reports.size() == 6u);
+  CHECK(two.reports.back().epoch == 5);
+  CHECK(two.final_val_mse == two.reports[3].val.mse);
+  // Patience 3: never three in a row, so every epoch runs.
+  CHECK(run_planned_val_curve(3).reports.size() == static_cast<std::size_t>(kPlannedEpochs));
+}
+
+TEST_CASE("early stopping: patience 0 runs every epoch and still keeps the best") {
+  const PlannedRun all = run_planned_val_curve(0);
+  REQUIRE(all.reports.size() == static_cast<std::size_t>(kPlannedEpochs));
+  CHECK(all.final_val_mse == all.reports.back().val.mse);  // epoch 7 is the best
 }
 
 TEST_CASE("the trained graph is the model with the new parameter values") {
@@ -279,6 +364,15 @@ TEST_CASE("bad input is a Status naming what is wrong") {
   MESSAGE(horizon.message());
   CHECK_FALSE(evaluate_windows(**trainer, *series, 8).is_ok());
   CHECK_FALSE(fine_tune(**trainer, *series, nullptr, FineTuneOptions{.epochs = 0}).is_ok());
+  // Early stopping watches the validation MSE, so it needs a validation set.
+  auto fitting = WindowedSeries::from_normalized_rows(synthetic_series(40, 3), 6, 2);
+  REQUIRE(fitting.is_ok());
+  REQUIRE(fine_tune(**trainer, *fitting, &*fitting, FineTuneOptions{.patience = 2}).is_ok());
+  const Status no_val =
+      fine_tune(**trainer, *fitting, nullptr, FineTuneOptions{.patience = 2}).status();
+  CHECK_FALSE(no_val.is_ok());
+  CHECK(no_val.message().find("needs a validation set") != std::string::npos);
+  CHECK_FALSE(fine_tune(**trainer, *fitting, &*fitting, FineTuneOptions{.patience = -1}).is_ok());
 }
 
 }  // namespace
