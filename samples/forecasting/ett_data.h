@@ -8,6 +8,7 @@ namespace qrt::samples {
 
 using train::ChannelStats;
 using train::EttSplit;
+using train::EttSplits;
 using train::EttTable;
 using train::kEttChannelNames;
 using train::kEttChannels;
@@ -17,6 +18,7 @@ using train::kTestEndRow;
 using train::kTrainEndRow;
 using train::kValEndRow;
 using train::load_ett_csv;
+using train::load_ett_splits;
 using train::parse_ett_csv;
 using train::require_protocol_rows;
 using train::split_name;

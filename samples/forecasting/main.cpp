@@ -212,17 +212,11 @@ Status run(const ForecastOptions& options) {
   QRT_ASSIGN_OR_RETURN(const RunDevice device, choose_device(options.want_cuda));
   QRT_ASSIGN_OR_RETURN(const std::vector<PrecisionVariant> variants,
                        parse_forecast_variants(options.precision));
-  QRT_ASSIGN_OR_RETURN(EttTable table, load_ett_csv(options.data_path));
-  QRT_RETURN_IF_ERROR(require_protocol_rows(table, options.data_path));
-  QRT_ASSIGN_OR_RETURN(ChannelStats stats, train_statistics(table));
-  QRT_ASSIGN_OR_RETURN(
-      WindowedSeries test,
-      WindowedSeries::make(table, stats, EttSplit::kTest, options.lookback, options.horizon));
-  QRT_ASSIGN_OR_RETURN(
-      WindowedSeries train,
-      WindowedSeries::make(table, stats, EttSplit::kTrain, options.lookback, options.horizon));
-  QRT_ASSIGN_OR_RETURN(WindowedSeries val, WindowedSeries::make(table, stats, EttSplit::kVal,
-                                                                options.lookback, options.horizon));
+  QRT_ASSIGN_OR_RETURN(const EttSplits data,
+                       load_ett_splits(options.data_path, options.lookback, options.horizon));
+  const WindowedSeries& train = data.train;
+  const WindowedSeries& val = data.val;
+  const WindowedSeries& test = data.test;
   if (options.plot_window >= test.window_count()) {
     return invalid_argument("--plot-window " + std::to_string(options.plot_window) +
                             " is past the last of " + std::to_string(test.window_count()) +
@@ -268,8 +262,8 @@ Status run(const ForecastOptions& options) {
   }
   if (!options.plot_path.empty()) {
     QRT_ASSIGN_OR_RETURN(std::vector<float> forecast, model.predict(test, options.plot_window));
-    QRT_RETURN_IF_ERROR(
-        write_text_file(options.plot_path, plot_svg(test, stats, options.plot_window, forecast)));
+    QRT_RETURN_IF_ERROR(write_text_file(options.plot_path,
+                                        plot_svg(test, data.stats, options.plot_window, forecast)));
     std::printf("wrote %s\n", options.plot_path.c_str());
   }
   if (!failures.empty()) {
