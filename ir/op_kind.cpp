@@ -14,6 +14,14 @@ constexpr const char* kOpNames[] = {
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kNumOpKinds);
 }  // namespace
 
+const char* fused_activation_name(FusedActivation activation) {
+  static constexpr const char* kNames[] = {"none", "relu",    "gelu", "gelu_tanh",
+                                           "silu", "sigmoid", "tanh"};
+  static_assert(sizeof(kNames) / sizeof(kNames[0]) == kNumFusedActivations);
+  const auto i = static_cast<int>(activation);
+  return i < kNumFusedActivations ? kNames[i] : "invalid";
+}
+
 const char* op_name(OpKind op) {
   const auto i = static_cast<int>(op);
   return i < kNumOpKinds ? kOpNames[i] : "invalid";
@@ -42,6 +50,25 @@ Attrs default_attrs(OpKind op) {
 
 bool attrs_match_op(OpKind op, const Attrs& attrs) {
   return default_attrs(op).index() == attrs.index();
+}
+
+std::optional<FusedActivation> fused_activation_of(OpKind op, const Attrs& attrs) {
+  if (!attrs_match_op(op, attrs)) return std::nullopt;
+  switch (op) {
+    case OpKind::kRelu:
+      return FusedActivation::kRelu;
+    case OpKind::kGelu:
+      return std::get<GeluAttrs>(attrs).tanh_approximation ? FusedActivation::kGeluTanh
+                                                           : FusedActivation::kGeluErf;
+    case OpKind::kSilu:
+      return FusedActivation::kSilu;
+    case OpKind::kSigmoid:
+      return FusedActivation::kSigmoid;
+    case OpKind::kTanh:
+      return FusedActivation::kTanh;
+    default:
+      return std::nullopt;
+  }
 }
 
 FakeQuantRange fake_quant_range(const FakeQuantAttrs& attrs) {

@@ -12,7 +12,25 @@ namespace qrt::ir {
 struct NoAttrs {
   bool operator==(const NoAttrs&) const = default;
 };
+// An activation applied to a Linear's output inside the same kernel (ir::passes::fuse_activations),
+// so a backend can apply it in the GEMM epilogue instead of running a separate kernel (TFLite's
+// fused_activation_function). Each means exactly the standalone op: kGeluErf is Gelu with
+// tanh_approximation false, kGeluTanh with true.
+// On-disk values (ir/schema/qrt.fbs, enum FusedActivation): append only.
+enum class FusedActivation : uint8_t {
+  kNone = 0,
+  kRelu = 1,
+  kGeluErf = 2,
+  kGeluTanh = 3,
+  kSilu = 4,
+  kSigmoid = 5,
+  kTanh = 6
+};
+inline constexpr int kNumFusedActivations = 7;
+// "none", "relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh"; "invalid" out of range.
+const char* fused_activation_name(FusedActivation activation);
 struct LinearAttrs {
+  FusedActivation activation = FusedActivation::kNone;  // y = act(x·Wᵀ + b)
   bool operator==(const LinearAttrs&) const = default;
 };
 // PyTorch nn.LSTM with batch_first=True, gate order i, f, g, o.
@@ -122,6 +140,10 @@ bool is_valid_op(uint16_t raw);
 Attrs default_attrs(OpKind op);
 // True when `attrs` holds the attribute type that ops.def names for `op`.
 bool attrs_match_op(OpKind op, const Attrs& attrs);
+// The fused activation that computes what the standalone op `op` with `attrs` computes: Relu,
+// Gelu (erf or tanh per GeluAttrs), Silu, Sigmoid, Tanh; nullopt for any other op (LeakyRelu has
+// no fused form) or attributes of the wrong type.
+std::optional<FusedActivation> fused_activation_of(OpKind op, const Attrs& attrs);
 
 // The integer code range [qmin, qmax] of a kInteger FakeQuant (bits must be 2..8): symmetric
 // [-(2^(b-1) - 1), 2^(b-1) - 1]; affine [0, 2^b - 1] (unsigned_range) or [-2^(b-1), 2^(b-1) - 1].

@@ -15,8 +15,8 @@ namespace qrt::ir {
 // Minor version of the "QRT1" format this code writes and the newest it reads (qrt.fbs,
 // Model.format_version). History: 1 initial; 2 appended Precision.outlier_threshold; 3 appended
 // the FakeQuant op (OpKind 16, FakeQuantAttrs, enum FakeQuantMode); 4 appended
-// LstmAttrs.hidden_fake_quant.
-inline constexpr uint32_t kFormatVersion = 4;
+// LstmAttrs.hidden_fake_quant; 5 appended LinearAttrs (enum FusedActivation) to the Attrs union.
+inline constexpr uint32_t kFormatVersion = 5;
 
 // Maps the file read-only and returns a verified Graph whose weights point into the mapping (no
 // copy); the mapping lives as long as any Graph (or copy of its weights) refers to it.

@@ -20,12 +20,23 @@ constexpr fb::Attrs union_type_of() {
   if constexpr (std::is_same_v<A, SliceAttrs>) return fb::Attrs::SliceAttrs;
   if constexpr (std::is_same_v<A, ConcatAttrs>) return fb::Attrs::ConcatAttrs;
   if constexpr (std::is_same_v<A, FakeQuantAttrs>) return fb::Attrs::FakeQuantAttrs;
-  return fb::Attrs::NONE;  // NoAttrs, LinearAttrs
+  if constexpr (std::is_same_v<A, LinearAttrs>) return fb::Attrs::LinearAttrs;
+  return fb::Attrs::NONE;  // NoAttrs
 }
 
+// The union member for the type `attrs` holds, whatever its values.
 fb::Attrs union_type_of(const Attrs& attrs) {
   return std::visit([](const auto& a) { return union_type_of<std::decay_t<decltype(a)>>(); },
                     attrs);
+}
+
+// What the writer stores for `attrs`: a Linear without a fused activation stores nothing, so plain
+// models stay as every writer before version 5 wrote them.
+fb::Attrs stored_union_type(const Attrs& attrs) {
+  if (const auto* linear = std::get_if<LinearAttrs>(&attrs);
+      linear != nullptr && linear->activation == FusedActivation::kNone)
+    return fb::Attrs::NONE;
+  return union_type_of(attrs);
 }
 
 std::string union_type_name(fb::Attrs t) {
@@ -48,7 +59,7 @@ Result<std::pair<fb::Attrs, flatbuffers::Offset<void>>> encode_attrs(
     return invalid_argument("node '" + node.name + "' (" + op_name(node.op) +
                             "): attributes of the wrong type for this op");
   }
-  const fb::Attrs type = union_type_of(node.attrs);
+  const fb::Attrs type = stored_union_type(node.attrs);
   flatbuffers::Offset<void> value = 0;
   std::visit(
       [&](const auto& a) {
@@ -75,6 +86,10 @@ Result<std::pair<fb::Attrs, flatbuffers::Offset<void>>> encode_attrs(
                                            a.symmetric, a.unsigned_range, a.per_channel, a.axis,
                                            a.learnable_scale, a.block_size, a.double_quant)
                       .Union();
+        } else if constexpr (std::is_same_v<A, LinearAttrs>) {
+          if (type != fb::Attrs::NONE)
+            value =
+                fb::CreateLinearAttrs(fbb, static_cast<fb::FusedActivation>(a.activation)).Union();
         }
       },
       node.attrs);
@@ -84,6 +99,8 @@ Result<std::pair<fb::Attrs, flatbuffers::Offset<void>>> encode_attrs(
 Result<Attrs> decode_attrs(OpKind op, const fb::Node& node) {
   const fb::Attrs expected = attrs_union_type(op);
   const fb::Attrs stored = node.attrs_type();
+  // A Linear without a fused activation stores no attributes (every file before version 5).
+  if (op == OpKind::kLinear && stored == fb::Attrs::NONE) return default_attrs(op);
   if (stored != expected) {
     return invalid_model("attributes of " + union_type_name(stored) + ", expected " +
                          union_type_name(expected));
@@ -137,6 +154,13 @@ Result<Attrs> decode_attrs(OpKind op, const fb::Node& node) {
       f.block_size = a->block_size();
       f.double_quant = a->double_quant();
       return Attrs{f};
+    }
+    case fb::Attrs::LinearAttrs: {
+      const auto raw = static_cast<uint8_t>(node.attrs_as_LinearAttrs()->activation());
+      if (raw >= kNumFusedActivations)
+        return invalid_model("unknown fused activation " + std::to_string(raw) + " (0.." +
+                             std::to_string(kNumFusedActivations - 1) + ")");
+      return Attrs{LinearAttrs{static_cast<FusedActivation>(raw)}};
     }
     case fb::Attrs::NONE:
       break;

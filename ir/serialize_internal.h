@@ -52,7 +52,7 @@ Result<Graph> decode_model(const std::byte* data, std::size_t size,
 
 // Attribute union <-> ir::Attrs (serialize_attrs.cpp).
 // The union member that ops.def's attribute type for `op` is stored as (NONE for ops without
-// attributes, and for Linear whose attribute struct is empty).
+// attributes). A Linear may also store NONE: it does when it has no fused activation.
 fb::Attrs attrs_union_type(OpKind op);
 // Returns the union type and value to store for `attrs`; fails when they do not match `op`.
 Result<std::pair<fb::Attrs, flatbuffers::Offset<void>>> encode_attrs(

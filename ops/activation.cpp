@@ -1,6 +1,9 @@
 // Elementwise activations: y[i] = f(x[i]) with f from ops/activation_math.h, y the shape of x.
 #include "ops/activation.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "ops/activation_math.h"
 #include "ops/kernel_support.h"
 
@@ -19,26 +22,17 @@ class ActivationKernel final : public runtime::Kernel {
     QRT_RETURN_IF_ERROR(check_context(ctx, 1, 1, 1, 1));
     const ir::Shape& x = ctx.input_types[0]->shape;
     QRT_RETURN_IF_ERROR(expect_shape(node, "output y", ctx.output_types[0]->shape, x));
-    switch (op_) {
-      case ir::OpKind::kLeakyRelu: {
-        QRT_ASSIGN_OR_RETURN(const ir::LeakyReluAttrs* attrs, node_attrs<ir::LeakyReluAttrs>(node));
-        if (!std::isfinite(attrs->negative_slope))
-          return node_error(node, "negative_slope is not finite");
-        negative_slope_ = attrs->negative_slope;
-        break;
-      }
-      case ir::OpKind::kGelu: {
-        QRT_ASSIGN_OR_RETURN(const ir::GeluAttrs* attrs, node_attrs<ir::GeluAttrs>(node));
-        gelu_tanh_ = attrs->tanh_approximation;
-        break;
-      }
-      case ir::OpKind::kRelu:
-      case ir::OpKind::kSilu:
-      case ir::OpKind::kSigmoid:
-      case ir::OpKind::kTanh:
-        break;
-      default:
-        return node_error(node, "is not an activation");
+    if (op_ == ir::OpKind::kLeakyRelu) {
+      QRT_ASSIGN_OR_RETURN(const ir::LeakyReluAttrs* attrs, node_attrs<ir::LeakyReluAttrs>(node));
+      if (!std::isfinite(attrs->negative_slope))
+        return node_error(node, "negative_slope is not finite");
+      negative_slope_ = attrs->negative_slope;
+    } else {
+      const std::optional<ir::FusedActivation> activation =
+          ir::fused_activation_of(op_, node.attrs);
+      if (!activation)
+        return node_error(node, "is not an activation, or its attributes have the wrong type");
+      activation_ = *activation;
     }
     numel_ = ir::numel(x);
     return Status::ok();
@@ -47,43 +41,52 @@ class ActivationKernel final : public runtime::Kernel {
   Status run(const runtime::RunContext& ctx) override {
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
-    switch (op_) {
-      case ir::OpKind::kRelu:
-        return apply(x, y, relu);
-      case ir::OpKind::kLeakyRelu: {
-        const float slope = negative_slope_;
-        return apply(x, y, [slope](float v) { return leaky_relu(v, slope); });
-      }
-      case ir::OpKind::kGelu:
-        return gelu_tanh_ ? apply(x, y, gelu_tanh) : apply(x, y, gelu_erf);
-      case ir::OpKind::kSilu:
-        return apply(x, y, silu);
-      case ir::OpKind::kSigmoid:
-        return apply(x, y, sigmoid);
-      case ir::OpKind::kTanh:
-        return apply(x, y, [](float v) { return std::tanh(v); });
-      default:
-        return internal_error("activation kernel run for a non-activation op");
+    if (op_ != ir::OpKind::kLeakyRelu) {
+      apply_activation(activation_, x, y, numel_);
+      return Status::ok();
     }
-  }
-
- private:
-  template <typename F>
-  Status apply(const float* x, float* y, F f) const {
-    for (int64_t i = 0; i < numel_; ++i) y[i] = f(x[i]);
+    const float slope = negative_slope_;
+    for (int64_t i = 0; i < numel_; ++i) y[i] = leaky_relu(x[i], slope);
     return Status::ok();
   }
 
+ private:
   ir::OpKind op_;
   int64_t numel_ = 0;
   float negative_slope_ = 0.0f;
-  bool gelu_tanh_ = false;
+  ir::FusedActivation activation_ = ir::FusedActivation::kNone;  // every op but LeakyRelu
 };
+
+// y[i] = f(x[i]) for i < n.
+template <typename F>
+void map_elements(const float* x, float* y, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
 
 }  // namespace
 
 std::unique_ptr<runtime::Kernel> make_activation_kernel(ir::OpKind op) {
   return std::make_unique<ActivationKernel>(op);
+}
+
+void apply_activation(ir::FusedActivation activation, const float* x, float* y, int64_t n) {
+  switch (activation) {
+    case ir::FusedActivation::kNone:
+      if (x != y) std::copy(x, x + n, y);
+      return;
+    case ir::FusedActivation::kRelu:
+      return map_elements(x, y, n, relu);
+    case ir::FusedActivation::kGeluErf:
+      return map_elements(x, y, n, gelu_erf);
+    case ir::FusedActivation::kGeluTanh:
+      return map_elements(x, y, n, gelu_tanh);
+    case ir::FusedActivation::kSilu:
+      return map_elements(x, y, n, silu);
+    case ir::FusedActivation::kSigmoid:
+      return map_elements(x, y, n, sigmoid);
+    case ir::FusedActivation::kTanh:
+      return map_elements(x, y, n, [](float v) { return std::tanh(v); });
+  }
 }
 
 }  // namespace qrt::ops

@@ -1,8 +1,10 @@
-// Linear, PyTorch nn.Linear semantics:
-//   y[..., n] = Σ_k x[..., k] · W[n, k] + b[n]      x [..., K], W [N, K], b? [N] -> y [..., N]
+// Linear, PyTorch nn.Linear semantics, then the fused activation (none unless
+// ir::passes::fuse_activations set one):
+//   y[..., n] = act(Σ_k x[..., k] · W[n, k] + b[n])      x [..., K], W [N, K], b? [N] -> y [..., N]
 // Any number of leading dims (they flatten to M rows); a 1-D x is one row. W is read in place.
 #include "ops/linear.h"
 
+#include "ops/activation.h"
 #include "ops/gemm_f32.h"
 #include "ops/kernel_support.h"
 
@@ -14,7 +16,8 @@ class LinearKernel final : public runtime::Kernel {
  public:
   Status prepare(const runtime::PrepareContext& ctx) override {
     const ir::Node& node = ctx.node;
-    QRT_RETURN_IF_ERROR(node_attrs<ir::LinearAttrs>(node).status());
+    QRT_ASSIGN_OR_RETURN(const ir::LinearAttrs* attrs, node_attrs<ir::LinearAttrs>(node));
+    activation_ = attrs->activation;
     QRT_RETURN_IF_ERROR(check_context(ctx, 2, 3, 1, 2));
     const ir::Shape& x = ctx.input_types[0]->shape;
     const ir::Shape& w = ctx.input_types[1]->shape;
@@ -38,14 +41,16 @@ class LinearKernel final : public runtime::Kernel {
 
   Status run(const runtime::RunContext& ctx) override {
     const float* bias = has_bias_ ? ctx.inputs[2].as<float>() : nullptr;
-    gemm_xwt_f32(M_, N_, K_, ctx.inputs[0].as<float>(), K_, ctx.inputs[1].as<float>(), bias,
-                 ctx.outputs[0].as<float>(), N_);
+    float* y = ctx.outputs[0].as<float>();
+    gemm_xwt_f32(M_, N_, K_, ctx.inputs[0].as<float>(), K_, ctx.inputs[1].as<float>(), bias, y, N_);
+    apply_activation(activation_, y, y, M_ * N_);
     return Status::ok();
   }
 
  private:
   int64_t M_ = 0, N_ = 0, K_ = 0;
   bool has_bias_ = false;
+  ir::FusedActivation activation_ = ir::FusedActivation::kNone;
 };
 
 }  // namespace

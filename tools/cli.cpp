@@ -13,8 +13,9 @@ commands:
                            run a model on float32 .npy inputs and write DIR/<output>.npy
                            per graph output (DIR is created if missing)
   quantize MODEL -o OUT --mode fp16|bf16|w8|dynamic|static|nf4 [options]
-                           convert a float model, save it to OUT and print each weighted
-                           layer's precision and reason, and the size before and after
+                           convert a float model, fuse activations into the Linears that feed
+                           them, save it to OUT and print each weighted layer's precision and
+                           reason, and the size before and after
   compare A.qrt B.qrt --input NAME=FILE.npy [--input ...]
                            run both models on the same inputs and print, per activation
                            (paired by value name), SQNR dB, cosine and max abs error of B vs A
@@ -48,6 +49,8 @@ options of quantize:
   --calib FILE.npy         static, auto: calibration inputs [N, ...] for the model's single input
   --calib-batch N          static, auto: rows of FILE.npy per calibration run (default 32)
   --method METHOD          static: minmax (default), ema, percentile, mse or entropy
+  --no-fuse                keep each activation a node of its own (default: a Linear whose
+                           output only an activation reads applies it in its own kernel)
 
   qrt --help               this text
 )";

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <system_error>
+#include <variant>
 #include <vector>
 
 #include "ir/serialize.h"
@@ -61,18 +62,27 @@ void print_io(const char* title, const ir::Graph& g, const std::vector<ir::Value
                 type_string(types[static_cast<std::size_t>(v)]).c_str());
 }
 
+// The op, followed by a Linear's fused activation: "Linear+gelu".
+std::string op_label(const ir::Node& n) {
+  std::string label = ir::op_name(n.op);
+  const auto* linear = std::get_if<ir::LinearAttrs>(&n.attrs);
+  if (linear != nullptr && linear->activation != ir::FusedActivation::kNone)
+    label += std::string("+") + ir::fused_activation_name(linear->activation);
+  return label;
+}
+
 void print_nodes(const ir::Graph& g, const std::vector<ir::TensorType>& types) {
   std::printf("nodes (%zu)\n", g.nodes.size());
   std::size_t name_width = 0, op_width = 0;
   for (const ir::Node& n : g.nodes) {
     name_width = std::max(name_width, n.name.size());
-    op_width = std::max(op_width, std::string(ir::op_name(n.op)).size());
+    op_width = std::max(op_width, op_label(n).size());
   }
   for (const ir::Node& n : g.nodes) {
     std::string precision = n.precision.precision;
     if (!n.precision.reason.empty()) precision += " (" + n.precision.reason + ")";
     std::printf("  %s  %s  %s -> %s  [%s]\n", pad(n.name, name_width).c_str(),
-                pad(ir::op_name(n.op), op_width).c_str(), value_list(g, n.inputs, types).c_str(),
+                pad(op_label(n), op_width).c_str(), value_list(g, n.inputs, types).c_str(),
                 value_list(g, n.outputs, types).c_str(), precision.c_str());
   }
 }

@@ -1,6 +1,8 @@
 // `qrt quantize MODEL -o OUT --mode fp16|bf16|w8|dynamic|static|nf4 [options]`: converts a float
-// model with one of the passes of ir/passes/passes.h, saves it and reports, per weighted layer, the
-// precision the policy chose and why, and the model size before and after.
+// model with one of the passes of ir/passes/passes.h, fuses activations into the Linears that
+// feed them (ir::passes::fuse_activations, unless --no-fuse: the output is a deployment graph),
+// saves it and reports, per weighted layer, the precision the policy chose and why, and the model
+// size before and after.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <variant>
 #include <vector>
 
 #include "ir/passes/passes.h"
@@ -51,6 +54,7 @@ struct QuantizeArgs {
   double target_error = runtime::kDefaultSensitivityTarget;  // auto only
   float threshold = 6.0f;                                    // dynamic only
   int64_t block_size = 64;                                   // nf4 only
+  bool fuse = true;  // fuse_activations on the converted graph (--no-fuse: off)
   bool help = false;
 };
 
@@ -101,7 +105,8 @@ Result<QuantizeArgs> parse_quantize_args(std::span<const std::string> args) {
                                                  "--block-size",
                                                  "--calib-batch",
                                                  "--target-error"};
-  QRT_ASSIGN_OR_RETURN(auto parsed, parse_arguments(kCommand, args, kValued, {}));
+  static constexpr std::string_view kFlags[] = {"--no-fuse"};
+  QRT_ASSIGN_OR_RETURN(auto parsed, parse_arguments(kCommand, args, kValued, kFlags));
   QuantizeArgs r;
   std::vector<std::string> seen;  // options that only apply to one mode
   for (const ParsedArgument& a : parsed) {
@@ -112,6 +117,8 @@ Result<QuantizeArgs> parse_quantize_args(std::span<const std::string> args) {
       r.model = a.name;
     } else if (a.name == "--help") {
       r.help = true;
+    } else if (a.name == "--no-fuse") {
+      r.fuse = false;
     } else if (a.name == "-o" || a.name == "--output") {
       if (a.value.empty()) return invalid_argument("quantize: -o is empty");
       r.output = a.value;
@@ -345,6 +352,26 @@ Result<ir::Graph> convert(const QuantizeArgs& a, const std::shared_ptr<const ir:
   return convert_auto(a, graph, registry, batches, t);
 }
 
+// The converted model as saved: with activations fused into their Linears unless --no-fuse.
+Result<ir::Graph> deployment_graph(const QuantizeArgs& a,
+                                   const std::shared_ptr<const ir::Graph>& graph) {
+  QRT_ASSIGN_OR_RETURN(ir::Graph converted, convert(a, graph));
+  if (!a.fuse) return converted;
+  return ir::passes::fuse_activations(converted);
+}
+
+// "fc1+relu, fc2+gelu": the Linears that apply a fused activation.
+std::string fused_linears(const ir::Graph& g) {
+  std::string s;
+  for (const ir::Node& n : g.nodes) {
+    const auto* linear = std::get_if<ir::LinearAttrs>(&n.attrs);
+    if (linear == nullptr || linear->activation == ir::FusedActivation::kNone) continue;
+    if (!s.empty()) s += ", ";
+    s += n.name + "+" + ir::fused_activation_name(linear->activation);
+  }
+  return s;
+}
+
 std::size_t weight_bytes(const ir::Graph& g) {
   std::size_t bytes = 0;
   for (const ir::Value& v : g.values)
@@ -399,7 +426,7 @@ int quantize_command(std::span<const std::string> args) {
   if (!loaded.is_ok()) return report_error(load_error(a.model, loaded.status()));
   const auto graph = std::make_shared<const ir::Graph>(std::move(loaded).value());
 
-  auto converted = convert(a, graph);
+  auto converted = deployment_graph(a, graph);
   if (!converted.is_ok()) return report_error(converted.status());
   if (Status s = ir::save_model_file(*converted, a.output); !s.is_ok()) return report_error(s);
 
@@ -407,6 +434,10 @@ int quantize_command(std::span<const std::string> args) {
               a.mode_name.c_str());
   std::printf("layers\n");
   print_decisions(*converted);
+  if (a.fuse) {
+    const std::string fused = fused_linears(*converted);
+    std::printf("fused         %s\n", fused.empty() ? "none" : fused.c_str());
+  }
   std::error_code ec_before, ec_after;
   const std::uintmax_t file_before = std::filesystem::file_size(a.model, ec_before);
   const std::uintmax_t file_after = std::filesystem::file_size(a.output, ec_after);

@@ -31,6 +31,10 @@ struct GradientArgs {
 // Whether backward() handles this node's op (and, for quantized precisions, its precision).
 bool has_gradient(const ir::Node& node);
 
+// Fails naming the node for a Linear with a fused activation (ir::passes::fuse_activations), which
+// has no backward: fusion is for deployment graphs, training runs the unfused graph.
+Status check_no_fused_activation(const ir::Node& node);
+
 // Runs the node's backward. Errors name the node; unsupported ops return a Status, never abort.
 Status backward(const GradientArgs& args);
 

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "ir/passes/precision_policy.h"
+#include "train/op_gradient.h"
 
 namespace qrt::train {
 
@@ -42,6 +43,7 @@ bool is_parameter_slot(const ir::Node& node, std::size_t input_index) {
 Result<TrainableGraph> make_trainable_graph(const ir::Graph& graph,
                                             std::span<const std::string> freeze_patterns) {
   QRT_RETURN_IF_ERROR(ir::verify(graph).with_context("the model to train"));
+  for (const ir::Node& node : graph.nodes) QRT_RETURN_IF_ERROR(check_no_fused_activation(node));
   TrainableGraph out;
   out.graph = graph;
   std::vector<bool> chosen(graph.values.size(), false);

@@ -29,7 +29,8 @@ bool is_parameter_slot(const ir::Node& node, std::size_t input_index);
 
 // Parameters are the f32, non-quantized constants in parameter slots whose names match none of
 // `freeze_patterns` ('*' matches any run of characters; "lstm.*" freezes the LSTM). Fails when
-// the graph does not verify or nothing is left to train.
+// the graph does not verify, holds a Linear with a fused activation (check_no_fused_activation)
+// or nothing is left to train.
 Result<TrainableGraph> make_trainable_graph(const ir::Graph& graph,
                                             std::span<const std::string> freeze_patterns);
 

@@ -1,4 +1,5 @@
-// Linear (PyTorch nn.Linear): y = x·Wᵀ + b over any leading dims.
+// Linear (PyTorch nn.Linear): y = x·Wᵀ + b over any leading dims, then the fused activation
+// (LinearAttrs::activation, none by default): y = act(x·Wᵀ + b).
 //   x [..., K], weight [N, K], bias? [N] -> y [..., N], dtype of x.
 // In a static int8 chain (ir/precision.h) an int8-static Linear may also read x as int8 codes
 // (i8/u8 with per-tensor QuantParams) and write y as int8 codes: the output's declared dtype says
@@ -15,7 +16,10 @@ bool is_int8_static(const Node& node) {
 }  // namespace
 
 InferResult infer_linear(const Node& node, const InferInputs& in) {
-  QRT_RETURN_IF_ERROR(attrs_as<LinearAttrs>(node).status());
+  QRT_ASSIGN_OR_RETURN(const LinearAttrs* attrs, attrs_as<LinearAttrs>(node));
+  if (const auto act = static_cast<int>(attrs->activation); act >= kNumFusedActivations)
+    return invalid_model(node_label(node) + "unknown fused activation " + std::to_string(act) +
+                         " (0.." + std::to_string(kNumFusedActivations - 1) + ")");
   QRT_ASSIGN_OR_RETURN(const TensorType* x, required_input(node, in, 0, "x"));
   QRT_ASSIGN_OR_RETURN(const TensorType* w, required_input(node, in, 1, "weight"));
   const TensorType* b = input_type(in, 2);

@@ -107,23 +107,7 @@ Graph remove_fake_quants(const Graph& g) {
     for (ValueId id : node.inputs) mark(id);
     for (ValueId id : node.outputs) mark(id);
   }
-  std::vector<ValueId> new_id(g.values.size(), kNoValue);
-  out.values.clear();
-  for (size_t i = 0; i < g.values.size(); ++i) {
-    if (!used[i]) continue;
-    new_id[i] = static_cast<ValueId>(out.values.size());
-    out.values.push_back(g.values[i]);
-  }
-  auto remap = [&](ValueId& id) {
-    if (id != kNoValue) id = new_id[static_cast<size_t>(id)];
-  };
-  for (ValueId& id : out.inputs) remap(id);
-  for (ValueId& id : out.outputs) remap(id);
-  for (Node& node : out.nodes) {
-    for (ValueId& id : node.inputs) remap(id);
-    for (ValueId& id : node.outputs) remap(id);
-  }
-  return out;
+  return keep_values(std::move(out), used);
 }
 
 // How one weighted node of the QAT graph converts.

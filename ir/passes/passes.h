@@ -54,6 +54,16 @@ struct Nf4Options {
 // NF4 weights (W4A16) for Linear and LSTM.
 Result<Graph> quantize_nf4(const Graph& graph, const Nf4Options& options = {});
 
+// Linear + activation fusion, for deployment graphs: each Linear without a fused activation whose
+// output is plain f32 (not int8 codes of a static int8 chain), not a graph output, and read by
+// exactly one node, a Relu, Gelu (erf or tanh), Silu, Sigmoid or Tanh, gets that activation in
+// LinearAttrs::activation and writes the activation's output value; the activation node and the
+// intermediate value are removed (ids renumbered, names kept). Nothing else changes; idempotent.
+// Backends apply the activation in the Linear's kernel with the standalone op's arithmetic, so
+// the fused graph computes what the input graph computes. Training rejects fused graphs: train
+// the unfused one, then fuse.
+Result<Graph> fuse_activations(const Graph& graph);
+
 // Quantization-aware training (design notes, section 8).
 enum class QatMode { kInt8, kNF4 };
 struct QatOptions {

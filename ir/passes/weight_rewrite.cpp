@@ -240,4 +240,25 @@ Result<Graph> finish_pass(Graph graph, const char* pass_name) {
   return graph;
 }
 
+Graph keep_values(Graph graph, const std::vector<bool>& keep) {
+  std::vector<ValueId> new_id(graph.values.size(), kNoValue);
+  std::vector<Value> kept;
+  for (size_t i = 0; i < graph.values.size(); ++i) {
+    if (!keep[i]) continue;
+    new_id[i] = static_cast<ValueId>(kept.size());
+    kept.push_back(std::move(graph.values[i]));
+  }
+  graph.values = std::move(kept);
+  auto remap = [&](ValueId& id) {
+    if (id != kNoValue) id = new_id[static_cast<size_t>(id)];
+  };
+  for (ValueId& id : graph.inputs) remap(id);
+  for (ValueId& id : graph.outputs) remap(id);
+  for (Node& node : graph.nodes) {
+    for (ValueId& id : node.inputs) remap(id);
+    for (ValueId& id : node.outputs) remap(id);
+  }
+  return graph;
+}
+
 }  // namespace qrt::ir::passes

@@ -44,4 +44,9 @@ Result<Graph> rewrite_weighted_nodes(const Graph& graph, Precision target,
 // ir::verify on a pass result; a failure is a bug in the pass, reported with its name.
 Result<Graph> finish_pass(Graph graph, const char* pass_name);
 
+// `graph` with only the values where keep[id] is true (keep has one entry per value); ids are
+// renumbered in order, names kept. No node, graph input or graph output may refer to a dropped
+// value.
+Graph keep_values(Graph graph, const std::vector<bool>& keep);
+
 }  // namespace qrt::ir::passes

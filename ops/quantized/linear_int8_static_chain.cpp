@@ -3,7 +3,7 @@
 // here) or int8 codes written by the previous op (read as they are), y either float or int8 codes
 // requantized with the next op's calibrated parameters (s_y, z_y):
 //   acc'[m, n] = Σ_k qx[m, k]·qw[n, k] − z_x·Σ_k qw[n, k]
-//   y_f[m, n]  = s_x·s_w[n]·acc'[m, n] + b[n]
+//   y_f[m, n]  = act(s_x·s_w[n]·acc'[m, n] + b[n])            (act: the fused activation, if any)
 //   y          = y_f                                           (float output)
 //   q_y        = clamp(round(y_f / s_y) + z_y, qmin, qmax)     (int8 output)
 // The int8 output is the float output quantized by the same expression the next int8-static node
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ir/op_schema.h"
+#include "ops/activation.h"
 #include "ops/cpu_parallel.h"
 #include "ops/int8_gemm.h"
 #include "ops/kernel_support.h"
@@ -49,7 +50,8 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
  public:
   Status prepare(const runtime::PrepareContext& ctx) override {
     const ir::Node& node = ctx.node;
-    QRT_RETURN_IF_ERROR(node_attrs<ir::LinearAttrs>(node).status());
+    QRT_ASSIGN_OR_RETURN(const ir::LinearAttrs* attrs, node_attrs<ir::LinearAttrs>(node));
+    activation_ = attrs->activation;
     if (node_precision(node) != ir::Precision::kInt8Static)
       return node_error(node, "precision '" + node.precision.precision +
                                   "' but this is the int8-static chain kernel");
@@ -154,6 +156,7 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
         y_row[n] =
             in_.scale * weight_.scales[c] * static_cast<float>(a[n] - z * row_sums_[c]) + bias_[c];
       }
+      apply_activation(activation_, y_row, y_row, N_);
       if (!y_codes_) continue;
       if (out_.qmin >= 0) {  // uint8-range codes stored as u8
         store_codes(row, ctx.outputs[0].as<uint8_t>() + m * N_);
@@ -205,6 +208,7 @@ class Int8StaticChainLinearKernel final : public runtime::Kernel {
   }
 
   bool x_codes_ = false, y_codes_ = false;
+  ir::FusedActivation activation_ = ir::FusedActivation::kNone;
   int64_t M_ = 0, N_ = 0, K_ = 0;
   PackedInt8Weight weight_;        // s_w[n] and the packed codes
   std::vector<int32_t> row_sums_;  // Σ_k qw[n, k]

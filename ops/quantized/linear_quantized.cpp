@@ -1,7 +1,9 @@
 // Linear (PyTorch nn.Linear, y = x·Wᵀ + b over any leading dims) in a quantized precision: shape
-// validation as the f32 kernel does it, the arithmetic in the precision's Projection.
+// validation as the f32 kernel does it, the arithmetic in the precision's Projection, then the
+// fused activation on the f32 output (y = act(x·Ŵᵀ + b)), whichever projection ran.
 #include <string>
 
+#include "ops/activation.h"
 #include "ops/kernel_support.h"
 #include "ops/quantized/projection.h"
 #include "ops/quantized/quantized_kernels.h"
@@ -19,7 +21,8 @@ class QuantizedLinearKernel final : public runtime::Kernel {
 
   Status prepare(const runtime::PrepareContext& ctx) override {
     const ir::Node& node = ctx.node;
-    QRT_RETURN_IF_ERROR(node_attrs<ir::LinearAttrs>(node).status());
+    QRT_ASSIGN_OR_RETURN(const ir::LinearAttrs* attrs, node_attrs<ir::LinearAttrs>(node));
+    activation_ = attrs->activation;
     if (node_precision(node) != precision_)
       return node_error(node, "precision '" + node.precision.precision + "' but this is the " +
                                   ir::precision_name(precision_) + " kernel");
@@ -77,8 +80,11 @@ class QuantizedLinearKernel final : public runtime::Kernel {
 
   Status run(const runtime::RunContext& ctx) override {
     const void* bias = ctx.inputs.size() > kBias ? ctx.inputs[kBias].data : nullptr;
-    return projection_->run_checked(M_, ctx.inputs[kX].as<float>(), K_, ctx.inputs[kWeight].data,
-                                    bias, ctx.outputs[0].as<float>(), N_, ctx.workspace);
+    float* y = ctx.outputs[0].as<float>();
+    QRT_RETURN_IF_ERROR(projection_->run_checked(
+        M_, ctx.inputs[kX].as<float>(), K_, ctx.inputs[kWeight].data, bias, y, N_, ctx.workspace));
+    apply_activation(activation_, y, y, M_ * N_);
+    return Status::ok();
   }
 
   std::string describe() const override {
@@ -89,6 +95,7 @@ class QuantizedLinearKernel final : public runtime::Kernel {
   ir::Precision precision_;
   std::unique_ptr<Projection> projection_;
   int64_t M_ = 0, N_ = 0, K_ = 0;
+  ir::FusedActivation activation_ = ir::FusedActivation::kNone;
 };
 
 }  // namespace
@@ -103,8 +110,10 @@ bool supports_quantized_linear(ir::Precision precision, const ir::Graph& graph,
   const bool has_bias = node.inputs.size() > kBias && node.inputs[kBias] != ir::kNoValue;
   const ir::Value* b = has_bias ? value_of(graph, node.inputs[kBias]) : nullptr;
   if (x == nullptr || w == nullptr || y == nullptr || (has_bias && b == nullptr)) return false;
+  // y may carry calibration parameters for an int8-static reader (is_f32_data): a fused Linear
+  // writes what its activation wrote, and the bytes are float either way.
   return activation_has_form(precision, *x) && weight_has_form(precision, *w) &&
-         bias_has_form(precision, b) && is_plain_f32(*y);
+         bias_has_form(precision, b) && ir::is_f32_data(graph, node.outputs[0]);
 }
 
 std::unique_ptr<runtime::Kernel> make_quantized_linear_kernel(ir::Precision precision) {

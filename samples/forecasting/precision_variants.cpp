@@ -99,16 +99,21 @@ Result<BuiltVariant> build_precision_variant(const ir::Graph& fp32, const Precis
   if (!variant.qat) {
     QRT_ASSIGN_OR_RETURN(built.graph,
                          quantize_by_pass(fp32, variant.precision, train, settings.calibration));
-    return built;
+  } else {
+    train::QatOptions options;
+    options.fit = settings.qat_fit;
+    options.calibration = settings.calibration;
+    QRT_ASSIGN_OR_RETURN(train::QatResult qat,
+                         train::quantization_aware_fine_tune(fp32, *variant.qat, train, val,
+                                                             cpu_registry(), options));
+    built.graph = std::move(qat.deployed);
+    built.training = std::move(qat.epochs);
   }
-  train::QatOptions options;
-  options.fit = settings.qat_fit;
-  options.calibration = settings.calibration;
-  QRT_ASSIGN_OR_RETURN(
-      train::QatResult qat,
-      train::quantization_aware_fine_tune(fp32, *variant.qat, train, val, cpu_registry(), options));
-  built.graph = std::move(qat.deployed);
-  built.training = std::move(qat.epochs);
+  // Quantized rows are deployment graphs: activations run in their Linears' kernels. The fp32 row
+  // stays the model as given, since trainers fine-tune it and training rejects fused activations.
+  if (variant.precision != ir::Precision::kFP32) {
+    QRT_ASSIGN_OR_RETURN(built.graph, ir::passes::fuse_activations(built.graph));
+  }
   return built;
 }
 

@@ -48,7 +48,8 @@ struct BuiltVariant {
   std::vector<train::EpochReport> training;  // qat-*: one report per fine-tuning epoch
 };
 
-// The model of `variant`, built from `fp32` (returned as is for fp32). static first calibrates
+// The model of `variant`, built from `fp32` (returned as is for fp32; every other row with its
+// activations fused into their Linears, ir::passes::fuse_activations). static first calibrates
 // min/max activation ranges on training windows; nf4 (block 64) also keeps in fp16 the layers
 // whose weight rows 64 does not divide (the LSTM's K = 7 inputs); qat-* fine-tune on `train`,
 // validated on `val` (may be null), with the same calibration and nf4 policy, then convert.

@@ -49,6 +49,7 @@ struct Spec {
   uint16_t act_op = static_cast<uint16_t>(qrt::fb::OpKind::Relu);
   bool act_with_lstm_attrs = false;
   std::optional<int64_t> act_fake_quant_bits;  // act becomes a FakeQuant with these bits
+  std::optional<uint8_t> fc_fused_activation;  // fc stores LinearAttrs with this raw activation
   std::optional<uint64_t> weight_offset;       // replaces the laid-out offset of fc.weight
   int64_t weight_offset_shift = 0;             // added to the laid-out offset of fc.weight
 };
@@ -84,7 +85,14 @@ Bytes build(const Spec& s, const std::vector<uint64_t>& offsets,
       tensor("act", f32, {-1, 3}, -1),
   };
   const std::vector<int32_t> fc_inputs = {s.cyclic ? 4 : 0, s.fc_weight_index, 2};
-  auto fc = fb::CreateNode(fbb, fbb.CreateString("fc"), fb::OpKind::Linear, fb::Attrs::NONE, 0,
+  auto fc_attrs_type = fb::Attrs::NONE;
+  flatbuffers::Offset<void> fc_attrs = 0;
+  if (s.fc_fused_activation) {
+    fc_attrs_type = fb::Attrs::LinearAttrs;
+    fc_attrs = fb::CreateLinearAttrs(fbb, static_cast<fb::FusedActivation>(*s.fc_fused_activation))
+                   .Union();
+  }
+  auto fc = fb::CreateNode(fbb, fbb.CreateString("fc"), fb::OpKind::Linear, fc_attrs_type, fc_attrs,
                            fbb.CreateVector(fc_inputs), fbb.CreateVector(std::vector<int32_t>{3}));
   auto act_attrs_type = s.act_with_lstm_attrs ? fb::Attrs::LstmAttrs : fb::Attrs::NONE;
   auto act_attrs = s.act_with_lstm_attrs ? fb::CreateLstmAttrs(fbb, 3, 1).Union() : 0;
@@ -295,11 +303,20 @@ std::vector<Case> cases() {
          s.act_fake_quant_bits = 12;
          return make_model(s);
        }},
-      {"newer_format_version.qrt", "format version 5",
-       "Model.format_version is 5; this reader knows 4",
+      {"fused_activation_out_of_range.qrt", "node 'fc' (Linear): unknown fused activation 7",
+       "node 'fc' (Linear) stores LinearAttrs with fused activation 7 (the schema has 0..6; "
+       "format version 5)",
        [] {
          Spec s;
          s.format_version = 5;
+         s.fc_fused_activation = 7;
+         return make_model(s);
+       }},
+      {"newer_format_version.qrt", "format version 6",
+       "Model.format_version is 6; this reader knows 5",
+       [] {
+         Spec s;
+         s.format_version = 6;
          return make_model(s);
        }},
   };

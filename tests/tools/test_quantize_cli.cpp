@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -225,6 +226,45 @@ TEST_CASE("qrt quantize: every mode saves a smaller model that runs") {
   }
 }
 
+// fuse_activations by default: fc1 and fc2 apply their Relus, the file says so, and the fused
+// model computes exactly what the --no-fuse one computes.
+TEST_CASE("qrt quantize fuses activations into their Linears unless --no-fuse") {
+  Fixture f;
+  MESSAGE("seed " << f.seed());
+  const CliResult fused = f.run(f.quantize_to("fused.qrt") + "--mode w8");
+  INFO("stdout:\n" << fused.out << "\nstderr: " << fused.err);
+  REQUIRE(fused.code == 0);
+  CHECK(contains(line_of(fused.out, "fused"), "fc1+relu, fc2+relu"));
+  const CliResult plain = f.run(f.quantize_to("plain.qrt") + "--mode w8 --no-fuse");
+  REQUIRE(plain.code == 0);
+  CHECK(line_of(plain.out, "fused").empty());
+
+  const CliResult fused_inspect = f.run("inspect '" + f.path("fused.qrt") + "'");
+  const CliResult plain_inspect = f.run("inspect '" + f.path("plain.qrt") + "'");
+  INFO("fused inspect:\n" << fused_inspect.out << "\nplain inspect:\n" << plain_inspect.out);
+  CHECK(contains(line_of(fused_inspect.out, "fc1"), " Linear+relu "));
+  CHECK(contains(line_of(fused_inspect.out, "fc3"), " Linear "));
+  CHECK(line_of(fused_inspect.out, "relu1").empty());
+  CHECK(contains(line_of(plain_inspect.out, "fc1"), " Linear "));
+  CHECK(contains(line_of(plain_inspect.out, "relu1"), " Relu "));
+
+  std::vector<std::vector<char>> outputs;
+  for (const std::string name : {"fused", "plain"}) {
+    const std::string dir = f.path("out_" + name);
+    const CliResult run = f.run("run '" + f.path(name + ".qrt") + "' --input x='" + f.input() +
+                                "' --output-dir '" + dir + "'");
+    INFO("run stderr: " << run.err);
+    REQUIRE(run.code == 0);
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      outputs.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  }
+  REQUIRE(outputs.size() == 2);
+  CHECK(outputs[0].size() > 128);  // the .npy header and 7 x 5 floats
+  CHECK(outputs[0] == outputs[1]);
+}
+
 // Static int8 on a layer fed by another node: the static pass puts the activation QuantParams on
 // that node's float output (ir/precision.h), so the producer's kernel (Relu here) must accept a
 // float value that carries QuantParams.
@@ -270,7 +310,9 @@ TEST_CASE("qrt compare: a model against itself is exact, against int8 it is not"
   }
   CHECK(contains(same.out, "5 activations paired"));
 
-  REQUIRE(f.run(f.quantize_to("int8.qrt") + "--mode dynamic --keep none --threshold 0").code == 0);
+  // Unfused, so that every Linear's own output is there to pair (fusion drops fc1_out, fc2_out).
+  REQUIRE(f.run(f.quantize_to("int8.qrt") + "--mode dynamic --keep none --threshold 0 --no-fuse")
+              .code == 0);
   const CliResult q = f.run("compare " + m + " '" + f.path("int8.qrt") + "'" + in);
   INFO("int8 stdout:\n" << q.out << "\nstderr: " << q.err);
   REQUIRE(q.code == 0);

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "ir/passes/passes.h"
 #include "ops/register.h"
 #include "tests/support/random.h"
 #include "tests/train/trainer_models.h"
@@ -373,6 +374,21 @@ TEST_CASE("bad input is a Status naming what is wrong") {
   CHECK_FALSE(no_val.is_ok());
   CHECK(no_val.message().find("needs a validation set") != std::string::npos);
   CHECK_FALSE(fine_tune(**trainer, *fitting, &*fitting, FineTuneOptions{.patience = -1}).is_ok());
+}
+
+TEST_CASE("a graph with a fused activation is refused, naming the Linear") {
+  auto graph = testing::forecasting_mlp(6, 2, 3, 1);
+  REQUIRE(graph.is_ok());
+  auto fused = ir::passes::fuse_activations(*graph);
+  REQUIRE(fused.is_ok());
+  const auto registry = cpu_registry();
+  REQUIRE(Trainer::create(*graph, registry).is_ok());  // the unfused model trains
+  const Status s = Trainer::create(*fused, registry).status();
+  INFO(s.to_string());
+  CHECK(s.code() == StatusCode::kUnsupported);
+  CHECK(s.message().find("node 'fc1' (Linear)") != std::string::npos);
+  CHECK(s.message().find("fused activation 'gelu'") != std::string::npos);
+  CHECK(s.message().find("train the unfused graph") != std::string::npos);
 }
 
 }  // namespace

@@ -60,7 +60,16 @@ bool is_f32_precision(const ir::Node& node) {
 }  // namespace
 
 bool has_gradient(const ir::Node& node) {
-  return backward_for(node.op) != nullptr && is_f32_precision(node);
+  return backward_for(node.op) != nullptr && is_f32_precision(node) &&
+         check_no_fused_activation(node).is_ok();
+}
+
+Status check_no_fused_activation(const ir::Node& node) {
+  const auto* linear = std::get_if<ir::LinearAttrs>(&node.attrs);
+  if (linear == nullptr || linear->activation == ir::FusedActivation::kNone) return Status::ok();
+  return unsupported(ir::node_label(node) + "has fused activation '" +
+                     ir::fused_activation_name(linear->activation) +
+                     "': fused activation not supported in training; train the unfused graph");
 }
 
 Status backward(const GradientArgs& args) {
@@ -71,6 +80,7 @@ Status backward(const GradientArgs& args) {
   if (!is_f32_precision(node))
     return unsupported(ir::node_label(node) + "runs in precision '" + node.precision.precision +
                        "'; gradients are computed for fp32 nodes only");
+  QRT_RETURN_IF_ERROR(check_no_fused_activation(node));
   QRT_RETURN_IF_ERROR(check_gradient_args(args));
   // Kernels allocate scratch (transposes, recomputed LSTM gates) on the calling thread; running out
   // of memory there is an error to report, not an exception to let escape.

@@ -72,6 +72,19 @@ TEST_CASE("backward of a quantized node is unsupported and names the node") {
   CHECK(s.message().find("int8-static") != std::string::npos);
 }
 
+TEST_CASE("a Linear with a fused activation has no gradient; backward refuses it, naming it") {
+  LinearFixture f(7001);
+  std::get<ir::LinearAttrs>(f.graph.nodes[0].attrs).activation = ir::FusedActivation::kGeluTanh;
+  CHECK_FALSE(train::has_gradient(f.graph.nodes[0]));
+  const Status s = f.run(f.inputs(), f.outputs(), f.output_grads(), f.input_grads());
+  INFO(s.to_string());
+  CHECK(s.code() == StatusCode::kUnsupported);
+  CHECK(s.message().find("node 'node' (Linear)") != std::string::npos);
+  CHECK(s.message().find("fused activation 'gelu_tanh'") != std::string::npos);
+  CHECK(s.message().find("train the unfused graph") != std::string::npos);
+  CHECK(max_abs(f.dw) == 0.0f);  // nothing was accumulated
+}
+
 TEST_CASE("gradients that are not wanted are skipped, the others unchanged") {
   const uint64_t seed = 2001;
   MESSAGE("seed " << seed);
