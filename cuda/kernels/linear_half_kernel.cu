@@ -3,7 +3,8 @@
 // The weight-only launchers dequantize int8 / NF4 codes and take no f16 weights, and qrt has no
 // f16 tensor-core GEMM of its own, so the product is cuBLAS's (cublasGemmEx, f16 inputs, f32
 // compute and output), which reaches the FP16 anchor of docs/performance.md by definition; a small
-// kernel rounds x to f16 before it and applies the bias and the final f16 rounding after it.
+// kernel rounds x to f16 before it and applies the bias, the final f16 rounding and a fused
+// activation (ir::LinearAttrs) after it.
 //
 // Each kernel owns its cuBLAS handle (created in prepare) and hands cuBLAS a workspace from the
 // session's arena at every run, so that cuBLAS allocates nothing while a CUDA graph is captured.
@@ -17,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "cuda/activation_device.cuh"
 #include "cuda/cuda_status.h"
 #include "cuda/kernels/kernel_support.h"
 #include "cuda/kernels/kernels.h"
@@ -39,15 +41,18 @@ Status cublas_status(cublasStatus_t status, const std::string& label, const char
                       cublasGetStatusString(status) + ")");
 }
 
-// y[m, n] = half(y[m, n] + bias[n]) widened back to f32, in place (bias may be null).
+// y[m, n] = half(y[m, n] + bias[n]) widened back to f32, in place (bias may be null), then the
+// fused activation when `activate_output` (the CPU applies it to the rounded value too).
 __global__ void __launch_bounds__(kElementwiseThreads)
-    bias_round_kernel(float* y, int64_t rows, int64_t cols, const float* bias) {
+    bias_round_kernel(float* y, int64_t rows, int64_t cols, const float* bias, bool activate_output,
+                      ActivationKind activation) {
   const int64_t n = rows * cols;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
     const float v = y[i] + (bias != nullptr ? bias[i % cols] : 0.0f);
-    y[i] = __half2float(__float2half_rn(v));
+    const float rounded = __half2float(__float2half_rn(v));
+    y[i] = activate_output ? activate(activation, rounded, 0.0f) : rounded;
   }
 }
 
@@ -124,12 +129,15 @@ class LinearHalfKernel final : public runtime::Kernel {
                       p_.label, "cublasGemmEx"));
 
     bias_round_kernel<<<elementwise_blocks(p_.M * p_.N, p_.multiprocessors), kElementwiseThreads, 0,
-                        stream>>>(y, p_.M, p_.N, bias_.as<const float>());
+                        stream>>>(y, p_.M, p_.N, bias_.as<const float>(), p_.activation.has_value(),
+                                  p_.activation.value_or(ActivationKind::kRelu));
     QRT_CUDA_RETURN_IF_ERROR(cudaGetLastError());
     return Status::ok();
   }
 
-  std::string describe() const override { return "cuBLAS f16 GEMM, f32 accumulation"; }
+  std::string describe() const override {
+    return "cuBLAS f16 GEMM, f32 accumulation" + fused_activation_note(p_);
+  }
 
  private:
   LinearProblem p_;

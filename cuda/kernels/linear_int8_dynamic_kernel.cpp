@@ -3,9 +3,10 @@
 // int8 GEMM with the dequantizing epilogue
 //   y[m, n] = s_x[m]·s_w[n]·Σ_k qx[m, k]·qw[n, k] + b[n]          (cuda/gemm_int8/epilogue.h)
 // With an outlier threshold the LLM.int8() decomposition runs instead
-// (cuda/gemm_int8/outliers.cuh). The launcher marks the columns with |x| > threshold while the CPU
-// kernel takes |x| >= threshold (ops/quantized/linear_int8_dynamic.cpp), so it is handed the float
-// just below the threshold: |x| > nextafter(t, 0) is exactly |x| >= t.
+// (cuda/gemm_int8/outliers.cuh). A fused activation (ir::LinearAttrs) runs in either epilogue. The
+// launcher marks the columns with |x| > threshold while the CPU kernel takes |x| >= threshold
+// (ops/quantized/linear_int8_dynamic.cpp), so it is handed the float just below the threshold: |x|
+// > nextafter(t, 0) is exactly |x| >= t.
 //
 // Unlike the CPU kernel, run() cannot reject NaN / ±inf inputs (that would read device data on
 // the host); such a row gets unspecified codes (cuda/quantize_rows.cuh), never a fault.
@@ -65,6 +66,7 @@ class LinearInt8DynamicKernel final : public runtime::Kernel {
     gemm_int8::EpilogueSpec epilogue;
     epilogue.output = gemm_int8::GemmOutput::kF32;
     epilogue.bias = bias_.as<const float>();
+    add_fused_activation(p_, epilogue);
     Status launched;
     if (threshold_ > 0.0f) {
       launched = gemm_int8::launch_gemm_int8_outliers(
@@ -86,7 +88,7 @@ class LinearInt8DynamicKernel final : public runtime::Kernel {
 
   std::string describe() const override {
     return std::string("int8 GEMM ") + gemm_int8::kTileConfigs[config_].name +
-           (threshold_ > 0.0f ? ", LLM.int8() outliers" : "");
+           (threshold_ > 0.0f ? ", LLM.int8() outliers" : "") + fused_activation_note(p_);
   }
 
  private:

@@ -7,7 +7,8 @@
 //              = acc·c[n] + b'[n],  c[n] = s_x·s_w[n],  b'[n] = b[n] − c[n]·(z_x − offset)·Σ_k qw
 // c and b' are computed in prepare, so the GEMM epilogue (column scales + bias) does all of it.
 // The CPU subtracts the fold in int32 before converting; here it is subtracted in float, which
-// differs by the float rounding of acc·c (a relative 2^-24 of |acc·c|).
+// differs by the float rounding of acc·c (a relative 2^-24 of |acc·c|). A fused activation
+// (ir::LinearAttrs) runs in the same epilogue, after b'.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -108,6 +109,7 @@ class LinearInt8StaticKernel final : public runtime::Kernel {
     epilogue.output = gemm_int8::GemmOutput::kF32;
     epilogue.column_scales = column_scales_.as<const float>();
     epilogue.bias = bias_.as<const float>();
+    add_fused_activation(p_, epilogue);
     const Status launched = gemm_int8::launch_gemm_int8(
         qx, weight_.as<const int8_t>(), p_.M, p_.N, p_.K, epilogue, ctx.outputs[0].data, config_,
         gemm_workspace, gemm_bytes, stream);
@@ -115,7 +117,8 @@ class LinearInt8StaticKernel final : public runtime::Kernel {
   }
 
   std::string describe() const override {
-    return std::string("int8 GEMM ") + gemm_int8::kTileConfigs[config_].name;
+    return std::string("int8 GEMM ") + gemm_int8::kTileConfigs[config_].name +
+           fused_activation_note(p_);
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "cuda/kernels/linear_support.h"
 
+#include <variant>
 #include <vector>
 
 #include "cuda/gemm_int8/tile_config.h"
@@ -22,8 +23,10 @@ bool supports_linear(ir::Precision precision, const ir::Graph& graph, const ir::
   // prepare uploads the bias and run reads x from the device: a run-time bias (which the CPU
   // kernels accept) or a constant x would fail there, so such nodes stay with the CPU kernels.
   if (x->is_constant() || (b != nullptr && !b->is_constant())) return false;
+  // y may carry calibration parameters for an int8-static reader (ir::is_f32_data), as the CPU
+  // kernels accept: a fused Linear writes what its activation wrote; the bytes are float anyway.
   if (!activation_has_form(precision, *x) || !weight_has_form(precision, *w) ||
-      !bias_has_form(precision, b) || !is_plain_f32(*y))
+      !bias_has_form(precision, b) || !ir::is_f32_data(graph, node.outputs[0]))
     return false;
   // The GPU kernels' static limits on the weight [N, K] (K a multiple of 16, NF4 blocks dividing
   // K): kernel selection does not fall back after a failed prepare, so a node they cannot run is
@@ -65,10 +68,47 @@ Result<LinearProblem> check_linear(ir::Precision precision, const runtime::Prepa
     return node_error(node, "weight '" + p.weight->name + "' is " +
                                 ir::shape_to_string(p.weight->shape) +
                                 " for K = " + std::to_string(p.K));
+  if (const auto* attrs = std::get_if<ir::LinearAttrs>(&node.attrs))
+    p.activation = cuda_activation(attrs->activation);
   QRT_ASSIGN_OR_RETURN(const DeviceInfo info, require_device(node));
   p.multiprocessors = info.multiprocessor_count;
   p.compute_major = info.compute_major;
   return p;
+}
+
+std::optional<ActivationKind> cuda_activation(ir::FusedActivation activation) {
+  switch (activation) {
+    case ir::FusedActivation::kNone:
+      return std::nullopt;
+    case ir::FusedActivation::kRelu:
+      return ActivationKind::kRelu;
+    case ir::FusedActivation::kGeluErf:
+      return ActivationKind::kGeluErf;
+    case ir::FusedActivation::kGeluTanh:
+      return ActivationKind::kGeluTanh;
+    case ir::FusedActivation::kSilu:
+      return ActivationKind::kSilu;
+    case ir::FusedActivation::kSigmoid:
+      return ActivationKind::kSigmoid;
+    case ir::FusedActivation::kTanh:
+      return ActivationKind::kTanh;
+  }
+  return std::nullopt;
+}
+
+void add_fused_activation(const LinearProblem& problem, gemm_int8::EpilogueSpec& epilogue) {
+  epilogue.has_activation = problem.activation.has_value();
+  if (problem.activation) epilogue.activation = *problem.activation;
+}
+
+Status apply_fused_activation(const LinearProblem& problem, float* y, cudaStream_t stream) {
+  if (!problem.activation) return Status::ok();
+  return labeled(problem.label,
+                 launch_activation(*problem.activation, y, y, problem.M * problem.N, 0.0f, stream));
+}
+
+std::string fused_activation_note(const LinearProblem& problem) {
+  return problem.activation ? std::string(", fused ") + activation_name(*problem.activation) : "";
 }
 
 Result<DeviceBuffer> upload_linear_bias(const ir::Node& node, const LinearProblem& problem) {

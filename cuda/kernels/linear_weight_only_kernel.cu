@@ -87,7 +87,8 @@ class LinearWeightOnlyKernel final : public runtime::Kernel {
       const Status launched = launch_rows(x_rows, rows, y_rows, stream);
       if (!launched.is_ok()) return labeled(p_.label, launched);
     }
-    return Status::ok();
+    // The launchers' epilogue ends at the bias: a fused activation is one more pass over y.
+    return apply_fused_activation(p_, y, stream);
   }
 
   // One launcher call for `rows` (<= kMaxRows) rows of x16 and y.
@@ -108,7 +109,8 @@ class LinearWeightOnlyKernel final : public runtime::Kernel {
   std::string describe() const override {
     const int64_t launches = (p_.M + weight_only::kMaxRows - 1) / weight_only::kMaxRows;
     return std::string("weight-only GEMV, f16 activations") +
-           (launches > 1 ? ", " + std::to_string(launches) + " row chunks" : "");
+           (launches > 1 ? ", " + std::to_string(launches) + " row chunks" : "") +
+           (p_.activation ? std::string(", then ") + activation_name(*p_.activation) : "");
   }
 
  private:

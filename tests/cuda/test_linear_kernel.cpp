@@ -121,6 +121,38 @@ TEST_CASE("CUDA Linear entries match the CPU reference kernels") {
   QRT_REQUIRE_GPU();  // reports the skip once when the loop above only checked the wiring
 }
 
+// A fused activation (ir::LinearAttrs, ir::passes::fuse_activations) in every precision's entry:
+// the int8 GEMM epilogue, the fp16 bias-and-round kernel, the pass after the weight-only GEMV.
+// The activations are at most 1.13-Lipschitz (GELU), so the plain Linear's tolerance holds.
+TEST_CASE("CUDA Linear entries apply a fused activation like the CPU kernels") {
+  uint64_t seed = 92000;
+  const Dims d{{7}, 64, 13};
+  for (const Variant& v : variants()) {
+    for (const ir::FusedActivation activation :
+         {ir::FusedActivation::kRelu, ir::FusedActivation::kGeluErf, ir::FusedActivation::kGeluTanh,
+          ir::FusedActivation::kSilu, ir::FusedActivation::kSigmoid, ir::FusedActivation::kTanh}) {
+      ++seed;
+      INFO("precision ", std::string(v.precision), ", threshold ", v.outlier_threshold,
+           ", activation ", ir::fused_activation_name(activation), ", seed ", seed);
+      QCase c;
+      c.op = ir::OpKind::kLinear;
+      c.attrs = ir::LinearAttrs{activation};
+      c.precision.precision = v.precision;
+      c.precision.outlier_threshold = v.outlier_threshold;
+      c.inputs = {f32_input("x", with_last(d.lead, d.K), random_normal(7 * 64, seed), v.x_quant),
+                  weight_for(v.precision, random_normal(13 * 64, seed + 1), d.N, d.K),
+                  f32_constant("b", {d.N}, random_floats(13, seed + 2))};
+      c.output_shapes = {with_last(d.lead, d.N)};
+      CudaKernelRun gpu;
+      if (!run_on_gpu_or_skip(c, v.entry, gpu)) continue;
+      auto cpu = run_quantized_op(c);
+      REQUIRE_MESSAGE(cpu.is_ok(), cpu.status().to_string());
+      check_close(gpu.outputs[0], cpu->outputs[0], v.tolerance);
+    }
+  }
+  QRT_REQUIRE_GPU();
+}
+
 TEST_CASE("CUDA Linear: forms the GPU kernels do not take are left to the CPU") {
   const uint64_t seed = 91500;
   INFO("seed ", seed);

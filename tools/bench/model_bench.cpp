@@ -33,9 +33,13 @@ Result<Variant> make_variant(std::string name, ir::Graph graph) {
                  bytes.size()};
 }
 
+// A quantized variant as deployed: the pass's graph with its activations fused into the Linears
+// before them (ir::passes::fuse_activations, as `qrt quantize` does by default).
 Result<Variant> pass_variant(std::string name, Result<ir::Graph> graph) {
   if (!graph.is_ok()) return graph.status().with_context(name);
-  return make_variant(std::move(name), std::move(graph).value());
+  auto fused = ir::passes::fuse_activations(*graph);
+  if (!fused.is_ok()) return fused.status().with_context(name + ": fusing activations");
+  return make_variant(std::move(name), std::move(fused).value());
 }
 
 ir::passes::PrecisionPolicy convert_every_layer() {

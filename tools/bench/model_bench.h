@@ -7,6 +7,7 @@
 //                          int8-dynamic, int8-static, nf4), plus int8 with the default policy;
 //                          nodes without a CUDA kernel run on the CPU, fixed shapes replay a CUDA
 //                          graph from the third run on.
+// Quantized variants have their activations fused into the Linears before them, as deployed.
 #pragma once
 
 #include <cstdint>
