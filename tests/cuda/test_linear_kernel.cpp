@@ -89,35 +89,37 @@ std::vector<Variant> variants() {
   };
 }
 
+// One Linear of shape `d` in variant `v` (with `activation` fused) on the GPU entry against the
+// CPU kernels: normal x (stddev 1, so that a threshold of 2.5 marks a few outlier columns),
+// normal weights, uniform bias, all from `seed`.
+void check_against_cpu(const Variant& v, const Dims& d, ir::FusedActivation activation,
+                       uint64_t seed) {
+  const int64_t M = ir::numel(d.lead);
+  INFO("precision ", std::string(v.precision), ", threshold ", v.outlier_threshold, ", affine ",
+       v.x_quant && !v.x_quant->zero_points.empty(), ", M ", M, " K ", d.K, " N ", d.N,
+       ", activation ", ir::fused_activation_name(activation), ", seed ", seed);
+  QCase c;
+  c.op = ir::OpKind::kLinear;
+  c.attrs = ir::LinearAttrs{activation};
+  c.precision.precision = v.precision;
+  c.precision.outlier_threshold = v.outlier_threshold;
+  c.inputs = {f32_input("x", with_last(d.lead, d.K),
+                        random_normal(static_cast<std::size_t>(M * d.K), seed), v.x_quant),
+              weight_for(v.precision, random_normal(static_cast<std::size_t>(d.N * d.K), seed + 1),
+                         d.N, d.K),
+              f32_constant("b", {d.N}, random_floats(static_cast<std::size_t>(d.N), seed + 2))};
+  c.output_shapes = {with_last(d.lead, d.N)};
+  CudaKernelRun gpu;
+  if (!run_on_gpu_or_skip(c, v.entry, gpu)) return;
+  auto cpu = run_quantized_op(c);
+  REQUIRE_MESSAGE(cpu.is_ok(), cpu.status().to_string());
+  check_close(gpu.outputs[0], cpu->outputs[0], v.tolerance);
+}
+
 TEST_CASE("CUDA Linear entries match the CPU reference kernels") {
   uint64_t seed = 91000;
-  for (const Variant& v : variants()) {
-    for (const Dims& d : kShapes) {
-      ++seed;
-      const int64_t M = ir::numel(d.lead);
-      INFO("precision ", std::string(v.precision), ", threshold ", v.outlier_threshold, ", affine ",
-           v.x_quant && !v.x_quant->zero_points.empty(), ", M ", M, " K ", d.K, " N ", d.N,
-           ", seed ", seed);
-      // Normal x (stddev 1) so that a threshold of 2.5 marks a few outlier columns.
-      const std::vector<float> x = random_normal(static_cast<std::size_t>(M * d.K), seed);
-      const std::vector<float> wf = random_normal(static_cast<std::size_t>(d.N * d.K), seed + 1);
-      const std::vector<float> b = random_floats(static_cast<std::size_t>(d.N), seed + 2);
-      QCase c;
-      c.op = ir::OpKind::kLinear;
-      c.attrs = ir::LinearAttrs{};
-      c.precision.precision = v.precision;
-      c.precision.outlier_threshold = v.outlier_threshold;
-      c.inputs = {f32_input("x", with_last(d.lead, d.K), x, v.x_quant),
-                  weight_for(v.precision, wf, d.N, d.K), f32_constant("b", {d.N}, b)};
-      c.output_shapes = {with_last(d.lead, d.N)};
-
-      CudaKernelRun gpu;
-      if (!run_on_gpu_or_skip(c, v.entry, gpu)) continue;
-      auto cpu = run_quantized_op(c);
-      REQUIRE_MESSAGE(cpu.is_ok(), cpu.status().to_string());
-      check_close(gpu.outputs[0], cpu->outputs[0], v.tolerance);
-    }
-  }
+  for (const Variant& v : variants())
+    for (const Dims& d : kShapes) check_against_cpu(v, d, ir::FusedActivation::kNone, ++seed);
   QRT_REQUIRE_GPU();  // reports the skip once when the loop above only checked the wiring
 }
 
@@ -126,29 +128,11 @@ TEST_CASE("CUDA Linear entries match the CPU reference kernels") {
 // The activations are at most 1.13-Lipschitz (GELU), so the plain Linear's tolerance holds.
 TEST_CASE("CUDA Linear entries apply a fused activation like the CPU kernels") {
   uint64_t seed = 92000;
-  const Dims d{{7}, 64, 13};
   for (const Variant& v : variants()) {
     for (const ir::FusedActivation activation :
          {ir::FusedActivation::kRelu, ir::FusedActivation::kGeluErf, ir::FusedActivation::kGeluTanh,
-          ir::FusedActivation::kSilu, ir::FusedActivation::kSigmoid, ir::FusedActivation::kTanh}) {
-      ++seed;
-      INFO("precision ", std::string(v.precision), ", threshold ", v.outlier_threshold,
-           ", activation ", ir::fused_activation_name(activation), ", seed ", seed);
-      QCase c;
-      c.op = ir::OpKind::kLinear;
-      c.attrs = ir::LinearAttrs{activation};
-      c.precision.precision = v.precision;
-      c.precision.outlier_threshold = v.outlier_threshold;
-      c.inputs = {f32_input("x", with_last(d.lead, d.K), random_normal(7 * 64, seed), v.x_quant),
-                  weight_for(v.precision, random_normal(13 * 64, seed + 1), d.N, d.K),
-                  f32_constant("b", {d.N}, random_floats(13, seed + 2))};
-      c.output_shapes = {with_last(d.lead, d.N)};
-      CudaKernelRun gpu;
-      if (!run_on_gpu_or_skip(c, v.entry, gpu)) continue;
-      auto cpu = run_quantized_op(c);
-      REQUIRE_MESSAGE(cpu.is_ok(), cpu.status().to_string());
-      check_close(gpu.outputs[0], cpu->outputs[0], v.tolerance);
-    }
+          ir::FusedActivation::kSilu, ir::FusedActivation::kSigmoid, ir::FusedActivation::kTanh})
+      check_against_cpu(v, {{7}, 64, 13}, activation, ++seed);
   }
   QRT_REQUIRE_GPU();
 }
