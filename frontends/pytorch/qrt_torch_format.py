@@ -127,7 +127,8 @@ class _Schema:
 
     _NAMES = ("Model", "Graph", "Tensor", "Node", "Buffer", "KeyValue", "DType", "OpKind", "Attrs",
               "LstmAttrs", "LayerNormAttrs", "LeakyReluAttrs", "GeluAttrs", "ReshapeAttrs",
-              "TransposeAttrs", "SliceAttrs", "ConcatAttrs", "FakeQuantAttrs")
+              "TransposeAttrs", "SliceAttrs", "ConcatAttrs", "FakeQuantAttrs", "LinearAttrs",
+              "FusedActivation")
 
     def __init__(self, folder):
         if folder not in sys.path:
@@ -345,6 +346,10 @@ def _attrs_dict(s, node):
     a.Init(table.Bytes, table.Pos)
     if names[kind] == "LstmAttrs":
         return {"hidden_size": a.HiddenSize(), "num_layers": a.NumLayers()}
+    if names[kind] == "LinearAttrs":  # format version 5: an activation fused by the C++ passes
+        activations = {v: k for k, v in vars(s.FusedActivation.FusedActivation).items()
+                       if not k.startswith("_")}
+        return {"activation": activations[a.Activation()]}
     if names[kind] == "LayerNormAttrs":
         return {"eps": a.Eps()}
     if names[kind] == "LeakyReluAttrs":

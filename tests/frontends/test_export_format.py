@@ -1,6 +1,7 @@
 """What qrt_torch writes: the file layout of ir/schema/README.md and the graph of simple models."""
 
 import os
+import subprocess
 import tempfile
 import unittest
 from unittest import mock
@@ -9,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from exporter_test_support import qrt_torch  # also puts frontends/pytorch on sys.path
+from exporter_test_support import qrt_torch, require_cli  # also puts frontends/pytorch on sys.path
 import qrt_torch_format  # noqa: E402  (after the path is set)
 
 ALIGNMENT = 64
@@ -206,3 +207,31 @@ class SchemaCodeTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FusedActivationReadTest(unittest.TestCase):
+    """`qrt quantize` fuses an activation into the Linear before it (format version 5); the
+    reader reports it as that Linear's attrs, and `--no-fuse` keeps the activation node."""
+
+    def test_reader_reports_the_fused_activation(self):
+        cli = require_cli(self)
+        torch.manual_seed(11)
+        model = nn.Sequential(nn.Linear(32, 32), nn.GELU(approximate="tanh"), nn.Linear(32, 4))
+        with tempfile.TemporaryDirectory(prefix="qrt_fused_") as d:
+            fp32 = os.path.join(d, "m.qrt")
+            qrt_torch.export(model.eval(), torch.randn(2, 32), fp32)
+            for extra, fused in (([], True), (["--no-fuse"], False)):
+                out = os.path.join(d, "q.qrt")
+                cmd = [cli, "quantize", fp32, "-o", out, "--mode", "dynamic", "--keep", "none"]
+                proc = subprocess.run(cmd + extra, capture_output=True, text=True, timeout=120)
+                self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+                read = qrt_torch.read_qrt(out)
+                ops = [n["op"] for n in read["nodes"]]
+                linears = [n["attrs"] for n in read["nodes"] if n["op"] == "Linear"]
+                if fused:
+                    self.assertEqual(ops, ["Linear", "Linear"])
+                    self.assertEqual(linears, [{"activation": "GeluTanh"}, {}])
+                    self.assertGreaterEqual(read["format_version"], 5)
+                else:
+                    self.assertEqual(ops, ["Linear", "Gelu", "Linear"])
+                    self.assertEqual(linears, [{}, {}])
