@@ -113,7 +113,18 @@ void check_against_cpu(const Variant& v, const Dims& d, ir::FusedActivation acti
   if (!run_on_gpu_or_skip(c, v.entry, gpu)) return;
   auto cpu = run_quantized_op(c);
   REQUIRE_MESSAGE(cpu.is_ok(), cpu.status().to_string());
-  check_close(gpu.outputs[0], cpu->outputs[0], v.tolerance);
+  // The activations are at most 1.13-Lipschitz (GELU), so the error allowed before the activation
+  // bounds the one after it: scale the tolerance by the pre-activation range, since sigmoid and
+  // tanh squash max|y| to 1 but pass an error near 0 through almost unchanged.
+  double absolute = 0.0;
+  if (activation != ir::FusedActivation::kNone) {
+    QCase plain = c;
+    plain.attrs = ir::LinearAttrs{};
+    auto pre = run_quantized_op(plain);
+    REQUIRE_MESSAGE(pre.is_ok(), pre.status().to_string());
+    absolute = 1.13 * v.tolerance * max_abs(pre->outputs[0]);
+  }
+  check_close(gpu.outputs[0], cpu->outputs[0], v.tolerance, absolute);
 }
 
 TEST_CASE("CUDA Linear entries match the CPU reference kernels") {
@@ -125,7 +136,6 @@ TEST_CASE("CUDA Linear entries match the CPU reference kernels") {
 
 // A fused activation (ir::LinearAttrs, ir::passes::fuse_activations) in every precision's entry:
 // the int8 GEMM epilogue, the fp16 bias-and-round kernel, the pass after the weight-only GEMV.
-// The activations are at most 1.13-Lipschitz (GELU), so the plain Linear's tolerance holds.
 TEST_CASE("CUDA Linear entries apply a fused activation like the CPU kernels") {
   uint64_t seed = 92000;
   for (const Variant& v : variants()) {
