@@ -96,7 +96,7 @@ LayerTrace forward_layer(const GradientArgs& args, const Dims& d, int64_t l, con
   const float* b_ih = args.inputs[input_index(l, 2)].as<float>();  // nullptr when absent
   const float* b_hh = args.inputs[input_index(l, 3)].as<float>();
   LayerTrace trace{uninitialized_floats(d.B * T * G), uninitialized_floats(d.B * T * H),
-                   uninitialized_floats(d.B * T * H)};
+                   uninitialized_floats(d.B * T * H), nullptr, nullptr};
   // Input projections of all steps first (into the gate buffer), then the recurrence.
   gemm_xwt_parallel(d.B * T, G, d.in(l), seq_in, d.in(l), w_ih, b_ih, trace.gates.get(), G);
   const FloatBuffer h_proj = uninitialized_floats(d.B * G);
