@@ -46,6 +46,11 @@ class ForecastModel {
   // Size of the graph serialized as a .qrt file (ir::serialize_model): what it costs to ship.
   uint64_t serialized_bytes() const { return serialized_bytes_; }
   const ir::Graph& graph() const { return *graph_; }
+  // Activation memory the session planned for the shapes of its last run: the host arena plus,
+  // on a GPU, the device arena (weights are used in place and not counted).
+  std::size_t activation_bytes() const {
+    return session_->arena_bytes() + session_->device_arena_bytes();
+  }
   // Where the session runs each node: "all 14 nodes on cpu", or for a GPU session "12 nodes on
   // cuda, 2 on cpu (lstm, add_1), 4 copies".
   std::string placement() const;

@@ -46,7 +46,9 @@ std::string report_to_json(const ForecastReport& report) {
     const PrecisionResult& r = report.results[i];
     json << (i ? ",\n" : "\n") << "    {\"precision\": " << quoted(r.precision)
          << ", \"mse\": " << number(r.mse) << ", \"mae\": " << number(r.mae)
-         << ", \"model_bytes\": " << r.model_bytes << ", \"latency_ms\": " << number(r.latency_ms)
+         << ", \"model_bytes\": " << r.model_bytes
+         << ", \"activation_bytes\": " << r.activation_bytes
+         << ", \"latency_ms\": " << number(r.latency_ms)
          << ", \"latency_b32_ms\": " << number(r.latency_b32_ms);
     if (r.fine_tune_steps > 0) json << ", \"fine_tune_steps\": " << r.fine_tune_steps;
     json << "}";

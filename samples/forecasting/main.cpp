@@ -79,6 +79,7 @@ struct PrecisionRow {
   std::string name;  // variant_label
   ErrorMetrics metrics;
   uint64_t model_bytes = 0;
+  uint64_t activation_bytes = 0;  // batch 1 (ForecastModel::activation_bytes)
   double latency_b1_ms = 0.0;
   double latency_b32_ms = 0.0;
   std::string layers;                        // weighted layers and their precision
@@ -138,20 +139,20 @@ void print_table(const ForecastOptions& options, const RunDevice& device,
       "7 channels, normalised scale\n",
       static_cast<long long>(options.lookback), static_cast<long long>(options.horizon),
       static_cast<long long>(fp32.metrics.windows));
-  std::printf("%-24s %10s %10s %9s %10s %7s %9s %9s\n", "forecaster", "MSE", "MAE", "dMSE %",
-              "bytes", "ratio", "b1 ms", "b32 ms");
+  std::printf("%-24s %10s %10s %9s %10s %7s %9s %9s %9s\n", "forecaster", "MSE", "MAE", "dMSE %",
+              "bytes", "ratio", "act KB", "b1 ms", "b32 ms");
   for (const PrecisionRow& r : rows) {
-    std::printf("%-24s %10.6f %10.6f %+9.3f %10llu %7.3f %9.3f %9.3f\n",
-                ("model " + r.name).c_str(), r.metrics.mse, r.metrics.mae,
-                percent_change(r.metrics.mse, fp32.metrics.mse),
-                static_cast<unsigned long long>(r.model_bytes),
-                static_cast<double>(r.model_bytes) / static_cast<double>(fp32.model_bytes),
-                r.latency_b1_ms, r.latency_b32_ms);
+    std::printf(
+        "%-24s %10.6f %10.6f %+9.3f %10llu %7.3f %9.1f %9.3f %9.3f\n", ("model " + r.name).c_str(),
+        r.metrics.mse, r.metrics.mae, percent_change(r.metrics.mse, fp32.metrics.mse),
+        static_cast<unsigned long long>(r.model_bytes),
+        static_cast<double>(r.model_bytes) / static_cast<double>(fp32.model_bytes),
+        static_cast<double>(r.activation_bytes) / 1024.0, r.latency_b1_ms, r.latency_b32_ms);
   }
-  std::printf("%-24s %10.6f %10.6f %9s %10s %7s %9s %9s\n", "repeat last value", repeat.mse,
-              repeat.mae, "-", "-", "-", "-", "-");
-  std::printf("%-24s %10.3f %10.3f %9s %10s %7s %9s %9s\n", "repeat, published [1]",
-              kPublishedRepeatMse, kPublishedRepeatMae, "-", "-", "-", "-", "-");
+  std::printf("%-24s %10.6f %10.6f %9s %10s %7s %9s %9s %9s\n", "repeat last value", repeat.mse,
+              repeat.mae, "-", "-", "-", "-", "-", "-");
+  std::printf("%-24s %10.3f %10.3f %9s %10s %7s %9s %9s %9s\n", "repeat, published [1]",
+              kPublishedRepeatMse, kPublishedRepeatMae, "-", "-", "-", "-", "-", "-");
   if (rows.size() > 1) {
     std::printf("layers (default policy: first and last weighted layer kept in fp16):\n");
     for (const PrecisionRow& r : rows)
@@ -164,7 +165,8 @@ void print_table(const ForecastOptions& options, const RunDevice& device,
   }
   for (const PrecisionRow& r : rows) print_fine_tuning(options, r);
   std::printf(
-      "dMSE: MSE change vs fp32. bytes: serialized .qrt size; ratio vs fp32. latency: median of "
+      "dMSE: MSE change vs fp32. bytes: serialized .qrt size; ratio vs fp32. act KB: activation "
+      "memory planned for batch 1 (weights are used in place). latency: median of "
       "%lld runs at batch 1 and at batch %lld, %s. [1] Zeng et al., AAAI 2023, L=336 with "
       "drop_last.\n",
       static_cast<long long>(options.latency_windows), static_cast<long long>(kLatencyBatch),
@@ -181,6 +183,7 @@ Result<PrecisionRow> evaluate_precision(ForecastModel& model, const PrecisionVar
   row.placement = model.placement();
   QRT_ASSIGN_OR_RETURN(row.metrics, model.evaluate(test, options.batch));
   QRT_ASSIGN_OR_RETURN(row.latency_b1_ms, model.median_latency_ms(test, options.latency_windows));
+  row.activation_bytes = model.activation_bytes();  // planned for those batch-1 runs
   QRT_ASSIGN_OR_RETURN(row.latency_b32_ms,
                        model.median_latency_ms(test, options.latency_windows,
                                                std::min(kLatencyBatch, test.window_count())));
@@ -256,7 +259,8 @@ Status run(const ForecastOptions& options) {
     report.device = device.description;
     for (const PrecisionRow& r : rows)
       report.results.push_back({r.name, r.metrics.mse, r.metrics.mae, r.model_bytes,
-                                r.latency_b1_ms, r.latency_b32_ms, fine_tune_steps(r)});
+                                r.activation_bytes, r.latency_b1_ms, r.latency_b32_ms,
+                                fine_tune_steps(r)});
     QRT_RETURN_IF_ERROR(write_text_file(options.json_path, report_to_json(report)));
     std::printf("wrote %s\n", options.json_path.c_str());
   }

@@ -230,21 +230,22 @@ TEST_CASE("the JSON report and the SVG plot carry what they are given") {
   report.test_windows = 2785;
   report.repeat_mse = 1.25;
   report.device = "NVIDIA \"H\" GPU";
-  report.results.push_back({"fp32", 0.375, 0.5, 12345, std::nan(""), 2.5, 0});
-  report.results.push_back({"int8-dynamic", 0.4375, 0.625, 4321, 0.75, 8.0, 0});
-  report.results.push_back({"qat-nf4", 0.40625, 0.5, 2048, 0.5, 4.0, 120});
+  report.results.push_back({"fp32", 0.375, 0.5, 12345, 678, std::nan(""), 2.5, 0});
+  report.results.push_back({"int8-dynamic", 0.4375, 0.625, 4321, 999, 0.75, 8.0, 0});
+  report.results.push_back({"qat-nf4", 0.40625, 0.5, 2048, 64, 0.5, 4.0, 120});
   const std::string json = report_to_json(report);
   CHECK(json.find("\"dataset\": \"ETTh1\"") != std::string::npos);
   CHECK(json.find("\"device\": \"NVIDIA \\\"H\\\" GPU\"") != std::string::npos);  // escaped
   CHECK(json.find("\"results\": [") != std::string::npos);
   CHECK(json.find("{\"precision\": \"fp32\", \"mse\": 0.375, \"mae\": 0.5, \"model_bytes\": "
-                  "12345, \"latency_ms\": null, \"latency_b32_ms\": 2.5}") != std::string::npos);
+                  "12345, \"activation_bytes\": 678, \"latency_ms\": null, \"latency_b32_ms\": "
+                  "2.5}") != std::string::npos);
   CHECK(json.find("{\"precision\": \"int8-dynamic\", \"mse\": 0.4375, \"mae\": 0.625, "
-                  "\"model_bytes\": 4321, \"latency_ms\": 0.75, \"latency_b32_ms\": 8}") !=
-        std::string::npos);
+                  "\"model_bytes\": 4321, \"activation_bytes\": 999, \"latency_ms\": 0.75, "
+                  "\"latency_b32_ms\": 8}") != std::string::npos);
   CHECK(json.find("{\"precision\": \"qat-nf4\", \"mse\": 0.40625, \"mae\": 0.5, \"model_bytes\": "
-                  "2048, \"latency_ms\": 0.5, \"latency_b32_ms\": 4, \"fine_tune_steps\": 120}") !=
-        std::string::npos);
+                  "2048, \"activation_bytes\": 64, \"latency_ms\": 0.5, \"latency_b32_ms\": 4, "
+                  "\"fine_tune_steps\": 120}") != std::string::npos);
 
   PlotSpec spec;
   spec.title = "a < b & c";
@@ -295,6 +296,11 @@ TEST_CASE("the committed forecaster loads, rejects mismatched shapes and beats t
   REQUIRE(single->size() == 96u * kEttChannels);
   CHECK(std::isfinite(testing::max_abs(*single)));
   CHECK(testing::max_abs(*single) > 0.1f);
+  // The batch-1 session planned at least the [1, 96, 7] f32 output and the [1, 96, 128] LSTM
+  // sequence, and far less than a batch-32 plan would.
+  MESSAGE("activation arena at batch 1: " << model->activation_bytes() << " bytes");
+  CHECK(model->activation_bytes() >= (96u * 7u + 96u * 128u) * sizeof(float));
+  CHECK(model->activation_bytes() < 1024u * 1024u);
 }
 
 TEST_CASE("--precision accepts all or one precision and names the accepted ones otherwise") {
