@@ -23,7 +23,6 @@
 #include "cuda/kernels/kernel_support.h"
 #include "cuda/kernels/kernels.h"
 #include "cuda/kernels/linear_support.h"
-#include "cuda/kernels/round_to_half.cuh"
 
 namespace qrt::cuda::kernels {
 
@@ -103,13 +102,10 @@ class LinearHalfKernel final : public runtime::Kernel {
     QRT_RETURN_IF_ERROR(check_linear_views(p_, ctx));
     if (p_.M == 0 || p_.N == 0) return Status::ok();
     DeviceWorkspace ws(ctx.workspace);
-    __half* x16 = ws.take<__half>(p_.M * p_.K);
+    QRT_ASSIGN_OR_RETURN(const __half* x16, round_x_to_half(p_, ctx, ws));
     void* cublas_workspace = ws.take_bytes(cublas_workspace_bytes_);
     const cudaStream_t stream = stream_of(ctx);
     auto* y = ctx.outputs[0].as<float>();
-
-    QRT_RETURN_IF_ERROR(launch_round_to_half(ctx.inputs[kLinearX].as<float>(), p_.M * p_.K, x16,
-                                             p_.multiprocessors, stream));
 
     // cublasSetStream resets the workspace to the default pool, so the workspace follows it.
     QRT_RETURN_IF_ERROR(

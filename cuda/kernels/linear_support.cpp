@@ -5,6 +5,7 @@
 
 #include "cuda/gemm_int8/tile_config.h"
 #include "cuda/kernels/kernel_support.h"
+#include "cuda/kernels/round_to_half.cuh"
 #include "cuda/weight_only/weight_only.cuh"
 #include "ir/op_schema.h"
 
@@ -105,6 +106,14 @@ Status apply_fused_activation(const LinearProblem& problem, float* y, cudaStream
   if (!problem.activation) return Status::ok();
   return labeled(problem.label,
                  launch_activation(*problem.activation, y, y, problem.M * problem.N, 0.0f, stream));
+}
+
+Result<__half*> round_x_to_half(const LinearProblem& problem, const runtime::RunContext& ctx,
+                                DeviceWorkspace& ws) {
+  __half* x16 = ws.take<__half>(problem.M * problem.K);
+  QRT_RETURN_IF_ERROR(launch_round_to_half(ctx.inputs[kLinearX].as<float>(), problem.M * problem.K,
+                                           x16, problem.multiprocessors, stream_of(ctx)));
+  return x16;
 }
 
 std::string fused_activation_note(const LinearProblem& problem) {

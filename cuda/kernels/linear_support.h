@@ -2,6 +2,7 @@
 // shape checks, and the bias uploaded once.
 #pragma once
 
+#include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include "cuda/activation.cuh"
 #include "cuda/device_buffer.h"
 #include "cuda/gemm_int8/epilogue.h"
+#include "cuda/kernels/kernel_support.h"
 #include "ir/graph.h"
 #include "ir/precision.h"
 #include "runtime/kernel.h"
@@ -49,6 +51,11 @@ void add_fused_activation(const LinearProblem& problem, gemm_int8::EpilogueSpec&
 // For the entries whose product has no activation epilogue (the weight-only launchers): applies
 // the fused activation to y [M, N] in place, one elementwise launch; nothing for a plain Linear.
 Status apply_fused_activation(const LinearProblem& problem, float* y, cudaStream_t stream);
+
+// For the entries whose product takes f16 activations (cuBLAS fp16, the weight-only GEMV): takes
+// the [M, K] f16 slice first from `ws` and fills it with x rounded to f16 on the run's stream.
+Result<__half*> round_x_to_half(const LinearProblem& problem, const runtime::RunContext& ctx,
+                                DeviceWorkspace& ws);
 
 // ", fused gelu" for describe(), or empty.
 std::string fused_activation_note(const LinearProblem& problem);

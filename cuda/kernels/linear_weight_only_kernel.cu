@@ -17,7 +17,6 @@
 #include "cuda/kernels/kernel_support.h"
 #include "cuda/kernels/kernels.h"
 #include "cuda/kernels/linear_support.h"
-#include "cuda/kernels/round_to_half.cuh"
 #include "cuda/weight_only/weight_only.cuh"
 #include "ir/quantize.h"
 
@@ -74,10 +73,8 @@ class LinearWeightOnlyKernel final : public runtime::Kernel {
     QRT_RETURN_IF_ERROR(check_linear_views(p_, ctx));
     if (p_.M == 0 || p_.N == 0) return Status::ok();
     DeviceWorkspace ws(ctx.workspace);
-    __half* x16 = ws.take<__half>(p_.M * p_.K);
+    QRT_ASSIGN_OR_RETURN(const __half* x16, round_x_to_half(p_, ctx, ws));
     const cudaStream_t stream = stream_of(ctx);
-    QRT_RETURN_IF_ERROR(launch_round_to_half(ctx.inputs[kLinearX].as<float>(), p_.M * p_.K, x16,
-                                             p_.multiprocessors, stream));
 
     auto* y = ctx.outputs[0].as<float>();
     for (int64_t row = 0; row < p_.M; row += weight_only::kMaxRows) {
