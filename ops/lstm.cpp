@@ -6,9 +6,10 @@
 // layer's h_t for every t), h_n and c_n [L, B, H] (each layer's final state). h0/c0 [L, B, H]
 // default to zeros; absent biases are zero.
 //
-// Per layer, the input projection of all B·T steps is one product before the recurrence; each step
-// then adds one [B, H] x [H, 4H] product. y doubles as the inter-layer sequence: layer l's input
-// projection has consumed all of layer l-1's h sequence before layer l's recurrence overwrites it.
+// Per layer, the input projection runs over chunks of S time steps (ops/lstm.h), each product just
+// ahead of the S recurrence steps that read it; each step then adds one [B, H] x [H, 4H] product.
+// y doubles as the inter-layer sequence: a chunk's input projection reads layer l-1's h at steps
+// the recurrence of layer l has not overwritten yet (it writes y only at steps already projected).
 // The products are LstmKernelBase::project (f32 here, quantized in ops/quantized/).
 //
 // Under LstmAttrs::hidden_fake_quant (QAT), the f32 kernel's projections read h_{t-1} and the
@@ -71,15 +72,15 @@ class LstmKernel final : public LstmKernelBase {
     packed_.push_back(std::move(packed));  // order: layer 0 input, layer 0 hidden, layer 1 ...
     return Status::ok();
   }
-  // The rounded copy of the largest hidden-state input: layer l > 0's B·T rows.
+  // The rounded copy of the largest hidden-state input: a chunk of layer l > 0's sequence (never
+  // fewer rows than h_{t-1}'s B).
   std::size_t projection_workspace_bytes() const override {
     if (!hidden_fake_quant_) return 0;
-    const Dims& d = dims();
-    return static_cast<std::size_t>(std::max(d.B * d.T, d.B) * d.H) * sizeof(float);
+    return static_cast<std::size_t>(max_input_rows() * dims().H) * sizeof(float);
   }
   Status project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
-                 const void* weight, const void* bias, float* y, int64_t ldy,
-                 void* workspace) override {
+                 const void* weight, const void* bias, float* y, int64_t ldy, void* workspace,
+                 RowNumbering /*numbering*/) override {
     if (hidden_fake_quant_ && (matrix == Matrix::kHidden || layer > 0)) {
       auto* rounded = static_cast<float*>(workspace);
       lstm_hidden_fake_quant(rows, dims().H, x, ldx, rounded);
@@ -151,6 +152,7 @@ Status LstmKernelBase::prepare(const runtime::PrepareContext& ctx) {
   d.B = x[0];
   d.T = x[1];
   d.C = x[2];
+  d.S = std::min(d.T, kLstmStepsPerChunk);
   dims_ = d;
   const ir::Shape state = {d.L, d.B, d.H};
   has_h0_ = ctx.input_types[1] != nullptr;
@@ -182,11 +184,15 @@ Status LstmKernelBase::prepare(const runtime::PrepareContext& ctx) {
   return Status::ok();
 }
 
-// [B·T, 4H] input projections, [B, 4H] recurrent projection, [B, H] cell state, [B, H] zeros
+int64_t LstmKernelBase::max_input_rows() const {
+  return dims_.S == dims_.T ? dims_.B * dims_.T : std::max(dims_.S, dims_.B);
+}
+
+// [B, S, 4H] input projections, [B, 4H] recurrent projection, [B, H] cell state, [B, H] zeros
 // (the initial h when h0 is absent), then the projections' own scratch.
 std::size_t LstmKernelBase::workspace_bytes() const {
   const Dims& d = dims_;
-  const int64_t floats = aligned(d.B * d.T * 4 * d.H) + aligned(d.B * 4 * d.H) +
+  const int64_t floats = aligned(d.B * d.S * 4 * d.H) + aligned(d.B * 4 * d.H) +
                          aligned(d.B * d.H) + aligned(d.B * d.H);
   return static_cast<std::size_t>(floats) * sizeof(float) + projection_workspace_bytes();
 }
@@ -195,7 +201,7 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
   const Dims& d = dims_;
   float* ws = static_cast<float*>(ctx.workspace);
   float* x_proj = ws;
-  float* h_proj = x_proj + aligned(d.B * d.T * 4 * d.H);
+  float* h_proj = x_proj + aligned(d.B * d.S * 4 * d.H);
   float* c = h_proj + aligned(d.B * 4 * d.H);
   float* zeros = c + aligned(d.B * d.H);
   void* projection_ws = zeros + aligned(d.B * d.H);
@@ -213,11 +219,6 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
     const void* b_ih = ctx.inputs[input_index(l, 2)].data;  // nullptr when absent
     const void* b_hh = ctx.inputs[input_index(l, 3)].data;
     const float* seq_in = l == 0 ? ctx.inputs[0].as<float>() : y;
-    const int64_t in = l == 0 ? d.C : H;
-
-    // x_proj[b, t] = seq_in[b, t]·W_ihᵀ + b_ih for all B·T rows at once.
-    QRT_RETURN_IF_ERROR(
-        project(l, Matrix::kInput, d.B * d.T, seq_in, in, w_ih, b_ih, x_proj, G, projection_ws));
 
     const int64_t state_offset = l * d.B * H;
     if (has_c0_) {
@@ -230,10 +231,14 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
     int64_t h_stride = H;
 
     for (int64_t t = 0; t < d.T; ++t) {
-      QRT_RETURN_IF_ERROR(
-          project(l, Matrix::kHidden, d.B, h_prev, h_stride, w_hh, b_hh, h_proj, G, projection_ws));
+      const int64_t t0 = t / d.S * d.S;  // first step of t's chunk
+      if (t == t0)
+        QRT_RETURN_IF_ERROR(project_input_chunk(l, t0, std::min(d.S, d.T - t0), seq_in, w_ih, b_ih,
+                                                x_proj, projection_ws));
+      QRT_RETURN_IF_ERROR(project(l, Matrix::kHidden, d.B, h_prev, h_stride, w_hh, b_hh, h_proj, G,
+                                  projection_ws, RowNumbering{}));
       for (int64_t b = 0; b < d.B; ++b) {
-        const float* gx = x_proj + (b * d.T + t) * G;
+        const float* gx = x_proj + (b * d.S + t - t0) * G;
         const float* gh = h_proj + b * G;
         float* cb = c + b * H;
         float* hb = y + (b * d.T + t) * H;
@@ -248,6 +253,35 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
         std::memcpy(h_n + state_offset + b * H, h_prev + b * h_stride, H * sizeof(float));
     if (c_n != nullptr) std::memcpy(c_n + state_offset, c, d.B * H * sizeof(float));
   }
+  return Status::ok();
+}
+
+// x_proj[b, s] = seq_in[b, t0 + s]·W_ihᵀ + b_ih for s < steps (x_proj is [B, S, 4H]): one call
+// over all B·T rows when the chunk is the whole sequence, else one per batch row; step by step (the
+// B rows of one step per call) where rows_interact says one call could differ from that.
+Status LstmKernelBase::project_input_chunk(int64_t layer, int64_t t0, int64_t steps,
+                                           const float* seq_in, const void* w_ih, const void* b_ih,
+                                           float* x_proj, void* workspace) {
+  const Dims& d = dims_;
+  const int64_t in = layer == 0 ? d.C : d.H;
+  const int64_t G = 4 * d.H;
+  const bool whole = d.S == d.T;
+  const int64_t calls = whole ? 1 : d.B;
+  const int64_t rows = whole ? d.B * d.T : steps;
+  bool per_step = false;
+  for (int64_t b = 0; b < calls && !per_step; ++b)
+    per_step = rows_interact(layer, rows, seq_in + (b * d.T + t0) * in, in);
+  if (per_step) {
+    for (int64_t s = 0; s < steps; ++s)
+      QRT_RETURN_IF_ERROR(project(layer, Matrix::kInput, d.B, seq_in + (t0 + s) * in, d.T * in,
+                                  w_ih, b_ih, x_proj + s * G, d.S * G, workspace,
+                                  RowNumbering{t0 + s, d.T}));
+    return Status::ok();
+  }
+  for (int64_t b = 0; b < calls; ++b)
+    QRT_RETURN_IF_ERROR(project(layer, Matrix::kInput, rows, seq_in + (b * d.T + t0) * in, in, w_ih,
+                                b_ih, x_proj + b * d.S * G, G, workspace,
+                                RowNumbering{b * d.T + t0, 1}));
   return Status::ok();
 }
 

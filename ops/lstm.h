@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/row_numbering.h"
 #include "runtime/kernel.h"
 
 namespace qrt::ops {
@@ -26,6 +27,10 @@ void lstm_hidden_fake_quant(int64_t rows, int64_t cols, const float* x, int64_t 
 // Inputs: x, h0?, c0?, then per layer w_ih [4H, In_l], w_hh [4H, H], b_ih? [4H], b_hh? [4H].
 inline constexpr std::size_t kLstmFirstLayerInput = 3;
 inline constexpr std::size_t kLstmInputsPerLayer = 4;
+// The input projection runs over chunks of this many time steps, just ahead of the recurrence
+// that consumes them, so the kernel holds [B, 32, 4H] gate projections instead of [B, T, 4H]
+// (and a quantized projection its codes and int32 sums for 32 rows per batch row, not T).
+inline constexpr int64_t kLstmStepsPerChunk = 32;
 
 class LstmKernelBase : public runtime::Kernel {
  public:
@@ -37,11 +42,20 @@ class LstmKernelBase : public runtime::Kernel {
   enum class Matrix { kInput, kHidden };  // W_ih (with b_ih) or W_hh (with b_hh)
   struct Dims {
     int64_t H = 0, L = 0, B = 0, T = 0, C = 0;
+    int64_t S = 0;  // time steps per input-projection chunk: min(T, kLstmStepsPerChunk)
   };
 
   // Checks the dtypes (and precision) of the node's inputs and outputs; the base then checks the
   // shapes. The input/output counts are already checked.
   virtual Status check_types(const runtime::PrepareContext& ctx) = 0;
+  // True when projecting these `rows` input rows of `layer` in one call could give other results
+  // than projecting each time step's B rows on its own, which is what the LSTM defines (LLM.int8()
+  // picks outlier columns over the rows of a call; docs/quantization.md §3). The base then
+  // projects that chunk step by step.
+  virtual bool rows_interact(int64_t /*layer*/, int64_t /*rows*/, const float* /*x*/,
+                             int64_t /*ldx*/) const {
+    return false;
+  }
   // Prepares the projection of `matrix` in `layer` (W [4H, in], the bias input may be absent);
   // `what` names the weight in messages ("w_ih of layer 0").
   virtual Status prepare_projection(const runtime::PrepareContext& ctx, int64_t layer,
@@ -50,14 +64,22 @@ class LstmKernelBase : public runtime::Kernel {
   virtual std::size_t projection_workspace_bytes() const = 0;
   // y[r·ldy + n] = Σ_k x[r·ldx + k]·W[n, k] + bias[n] for r < rows, n < 4H, with the layer's
   // `matrix` and its bias (`weight`/`bias` are the run-time input bytes; bias null when absent).
-  // Fails only on data a precision cannot encode (NaN / inf reaching an int8 quantizer).
+  // Input projections get at most max_input_rows() rows per call, hidden ones B rows. Fails only
+  // on data a precision cannot encode (NaN / inf reaching an int8 quantizer), naming the row as
+  // `numbering` numbers it (rows of [B·T, In] for the input, of [B, H] for the hidden state).
   virtual Status project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
                          const void* weight, const void* bias, float* y, int64_t ldy,
-                         void* workspace) = 0;
+                         void* workspace, RowNumbering numbering) = 0;
 
   const Dims& dims() const { return dims_; }
+  // The most rows one input-projection call gets (B·T when S = T, else max(S, B)); valid once
+  // the shapes are known, i.e. in prepare_projection.
+  int64_t max_input_rows() const;
 
  private:
+  Status project_input_chunk(int64_t layer, int64_t t0, int64_t steps, const float* seq_in,
+                             const void* w_ih, const void* b_ih, float* x_proj, void* workspace);
+
   Dims dims_;
   bool has_h0_ = false, has_c0_ = false;
 };

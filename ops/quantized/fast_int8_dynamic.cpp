@@ -8,9 +8,9 @@
 //     which also rejects NaN / ±inf;
 //   - the epilogue y = (s_x·s_w)·acc + b written as one vectorizable loop, in the reference's
 //     operation order, so outputs are bit-identical to the reference kernel's.
-// With the LLM.int8() threshold on, a call whose activations hold an outlier column runs the
-// reference projection (the decomposition is rare and its float part dominates anyway).
-#include <cmath>
+// With the LLM.int8() threshold on, a call whose activations hold an outlier column (the
+// reference's rows_interact) runs the reference projection (the decomposition is rare and its float
+// part dominates anyway).
 #include <string>
 
 #include "ir/op_schema.h"
@@ -32,7 +32,6 @@ class FastInt8DynamicProjection final : public Projection {
       : N_(spec.N),
         K_(spec.K),
         weight_(std::move(weight)),
-        threshold_(spec.outlier_threshold),
         reference_(std::move(reference)),
         node_label_(ir::node_label(*spec.node)),
         input_(spec.input) {}
@@ -45,20 +44,21 @@ class FastInt8DynamicProjection final : public Projection {
 
   void run(int64_t rows, const float* x, int64_t ldx, const void* weight, const void* bias,
            float* y, int64_t ldy, void* workspace) const override {
-    (void)run_checked(rows, x, ldx, weight, bias, y, ldy, workspace);
+    (void)run_checked(rows, x, ldx, weight, bias, y, ldy, workspace, {});
   }
 
   Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
-                     const void* bias, float* y, int64_t ldy, void* workspace) const override {
-    if (threshold_ > 0.0f && has_outlier(rows, x, ldx))
-      return reference_->run_checked(rows, x, ldx, weight, bias, y, ldy, workspace);
+                     const void* bias, float* y, int64_t ldy, void* workspace,
+                     RowNumbering numbering) const override {
+    if (reference_->rows_interact(rows, x, ldx))
+      return reference_->run_checked(rows, x, ldx, weight, bias, y, ldy, workspace, numbering);
     WorkspaceCarver carver(workspace);
     const Slices ws = carve(carver, rows);
     for (int64_t m = 0; m < rows; ++m) {
       int64_t bad = 0;
       if (!quantize_row_symmetric_checked(x + m * ldx, K_, ws.qx + m * K_, ws.row_scale + m, &bad))
         return nonfinite_activation_error(node_label_, ir::Precision::kInt8Dynamic, input_,
-                                          x[m * ldx + bad], m, bad);
+                                          x[m * ldx + bad], numbering(m), bad);
     }
     gemm_s8s8_s32_packed(ws.qx, static_cast<std::size_t>(K_), weight_.codes, ws.acc,
                          static_cast<std::size_t>(N_), static_cast<std::size_t>(rows),
@@ -78,6 +78,10 @@ class FastInt8DynamicProjection final : public Projection {
       }
     }
     return Status::ok();
+  }
+
+  bool rows_interact(int64_t rows, const float* x, int64_t ldx) const override {
+    return reference_->rows_interact(rows, x, ldx);
   }
 
   std::string describe() const override {
@@ -100,16 +104,8 @@ class FastInt8DynamicProjection final : public Projection {
     return s;
   }
 
-  bool has_outlier(int64_t rows, const float* x, int64_t ldx) const {
-    for (int64_t m = 0; m < rows; ++m)
-      for (int64_t k = 0; k < K_; ++k)
-        if (std::fabs(x[m * ldx + k]) >= threshold_) return true;
-    return false;
-  }
-
   int64_t N_, K_;
   PackedInt8Weight weight_;
-  float threshold_;
   std::unique_ptr<Projection> reference_;  // runs calls with outlier columns
   std::string node_label_, input_;
 };

@@ -54,18 +54,19 @@ class FastInt8StaticProjection final : public Projection {
 
   void run(int64_t rows, const float* x, int64_t ldx, const void* weight, const void* bias,
            float* y, int64_t ldy, void* workspace) const override {
-    (void)run_checked(rows, x, ldx, weight, bias, y, ldy, workspace);
+    (void)run_checked(rows, x, ldx, weight, bias, y, ldy, workspace, {});
   }
 
   Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* /*weight*/,
-                     const void* bias, float* y, int64_t ldy, void* workspace) const override {
+                     const void* bias, float* y, int64_t ldy, void* workspace,
+                     RowNumbering numbering) const override {
     WorkspaceCarver carver(workspace);
     const Slices ws = carve(carver, rows);
     for (int64_t m = 0; m < rows; ++m) {
       int64_t bad = 0;
       if (!quantize_row_fixed_checked(x + m * ldx, K_, activation_, offset_, ws.qx + m * K_, &bad))
         return nonfinite_activation_error(node_label_, ir::Precision::kInt8Static, input_,
-                                          x[m * ldx + bad], m, bad);
+                                          x[m * ldx + bad], numbering(m), bad);
     }
     gemm_s8s8_s32_packed(ws.qx, static_cast<std::size_t>(K_), packed_, ws.acc,
                          static_cast<std::size_t>(N_), static_cast<std::size_t>(rows),

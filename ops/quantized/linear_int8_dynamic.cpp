@@ -35,11 +35,20 @@ class Int8DynamicProjection final : public Projection {
         node_label_(std::move(node_label)),
         input_(std::move(input)) {}
 
+  bool rows_interact(int64_t rows, const float* x, int64_t ldx) const override {
+    if (threshold_ <= 0.0f) return false;
+    for (int64_t m = 0; m < rows; ++m)
+      for (int64_t k = 0; k < K_; ++k)
+        if (std::fabs(x[m * ldx + k]) >= threshold_) return true;
+    return false;
+  }
+
   // Rejects NaN / ±inf before run() converts anything to int8 (undefined for those values).
   Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
-                     const void* bias, float* y, int64_t ldy, void* workspace) const override {
+                     const void* bias, float* y, int64_t ldy, void* workspace,
+                     RowNumbering numbering) const override {
     QRT_RETURN_IF_ERROR(check_finite_activations(node_label_, ir::Precision::kInt8Dynamic, input_,
-                                                 x, rows, ldx, K_));
+                                                 x, rows, ldx, K_, numbering));
     run(rows, x, ldx, weight, bias, y, ldy, workspace);
     return Status::ok();
   }

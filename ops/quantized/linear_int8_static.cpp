@@ -37,9 +37,10 @@ class Int8StaticProjection final : public Projection {
 
   // Converting NaN or ±inf to a code is undefined: such an input fails, naming row and column.
   Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
-                     const void* bias, float* y, int64_t ldy, void* workspace) const override {
+                     const void* bias, float* y, int64_t ldy, void* workspace,
+                     RowNumbering numbering) const override {
     QRT_RETURN_IF_ERROR(check_finite_activations(node_label_, ir::Precision::kInt8Static, input_, x,
-                                                 rows, ldx, K_));
+                                                 rows, ldx, K_, numbering));
     run(rows, x, ldx, weight, bias, y, ldy, workspace);
     return Status::ok();
   }

@@ -81,8 +81,9 @@ class QuantizedLinearKernel final : public runtime::Kernel {
   Status run(const runtime::RunContext& ctx) override {
     const void* bias = ctx.inputs.size() > kBias ? ctx.inputs[kBias].data : nullptr;
     float* y = ctx.outputs[0].as<float>();
-    QRT_RETURN_IF_ERROR(projection_->run_checked(
-        M_, ctx.inputs[kX].as<float>(), K_, ctx.inputs[kWeight].data, bias, y, N_, ctx.workspace));
+    QRT_RETURN_IF_ERROR(projection_->run_checked(M_, ctx.inputs[kX].as<float>(), K_,
+                                                 ctx.inputs[kWeight].data, bias, y, N_,
+                                                 ctx.workspace, RowNumbering{}));
     apply_activation(activation_, y, y, M_ * N_);
     return Status::ok();
   }

@@ -3,7 +3,9 @@
 // §2-§6). Gate nonlinearities and the cell state stay f32 in every precision.
 //   fp16/bf16, w8a16, nf4: the weight forms of Linear, float activations.
 //   int8-dynamic: x_t and h_{t-1} quantized per row at every step (rows are independent, so the
-//     input projection quantizes all B·T rows of x at once with the same result).
+//     input projection quantizes x in chunks of time steps, ops/lstm.h, with the same result).
+//     With the LLM.int8() threshold on, each step's product picks its own outlier columns (over
+//     its B rows): a chunk holding an outlier is projected step by step (rows_interact).
 //   int8-static: layer 0's x_t with the calibrated scale / zero point of the node's input x;
 //   h_{t-1}
 //     and the layer-(l-1) hidden sequence that feeds layer l with scale 1/127 (h lies in (-1, 1)).
@@ -52,6 +54,10 @@ class QuantizedLstmKernel final : public LstmKernelBase {
     return Status::ok();
   }
 
+  bool rows_interact(int64_t layer, int64_t rows, const float* x, int64_t ldx) const override {
+    return projections_[2 * static_cast<std::size_t>(layer)]->rows_interact(rows, x, ldx);
+  }
+
   Status prepare_projection(const runtime::PrepareContext& ctx, int64_t layer, Matrix matrix,
                             int64_t in, const std::string& what) override {
     const ir::Node& node = ctx.node;
@@ -79,7 +85,7 @@ class QuantizedLstmKernel final : public LstmKernelBase {
                            ir::fixed_activation_quant(node, *value_of(ctx.graph, node.inputs[0])));
     }  // otherwise the default: symmetric, scale 1/127, for a hidden state
     QRT_ASSIGN_OR_RETURN(std::unique_ptr<Projection> p, make_projection(precision_, spec));
-    const int64_t rows = matrix == Matrix::kInput ? dims().B * dims().T : dims().B;
+    const int64_t rows = matrix == Matrix::kInput ? max_input_rows() : dims().B;
     projection_bytes_ = std::max(projection_bytes_, p->workspace_bytes(rows));
     projections_.push_back(std::move(p));  // order: layer 0 input, layer 0 hidden, layer 1 ...
     return Status::ok();
@@ -88,10 +94,10 @@ class QuantizedLstmKernel final : public LstmKernelBase {
   std::size_t projection_workspace_bytes() const override { return projection_bytes_; }
 
   Status project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
-                 const void* weight, const void* bias, float* y, int64_t ldy,
-                 void* workspace) override {
+                 const void* weight, const void* bias, float* y, int64_t ldy, void* workspace,
+                 RowNumbering numbering) override {
     const std::size_t i = 2 * static_cast<std::size_t>(layer) + (matrix == Matrix::kInput ? 0 : 1);
-    return projections_[i]->run_checked(rows, x, ldx, weight, bias, y, ldy, workspace);
+    return projections_[i]->run_checked(rows, x, ldx, weight, bias, y, ldy, workspace, numbering);
   }
 
   // "w_ih of layer 0: f32 weights decoded at prepare, K=7 < 16; others: int8 GEMM ...": the

@@ -13,6 +13,7 @@
 #include "ir/precision.h"
 #include "ir/precision_forms.h"
 #include "ir/status.h"
+#include "ops/row_numbering.h"
 
 namespace qrt::ops::quantized {
 
@@ -28,11 +29,19 @@ class Projection {
                    float* y, int64_t ldy, void* workspace) const = 0;
   // run() behind the data-dependent checks of precisions that quantize activations at run time:
   // converting NaN or ±inf to an integer code is undefined, so those fail here naming the input
-  // and row. The default (float activations) has nothing to check.
+  // and its row as `numbering` numbers it (ops/row_numbering.h). The default (float
+  // activations) has nothing to check.
   virtual Status run_checked(int64_t rows, const float* x, int64_t ldx, const void* weight,
-                             const void* bias, float* y, int64_t ldy, void* workspace) const {
+                             const void* bias, float* y, int64_t ldy, void* workspace,
+                             RowNumbering /*numbering*/) const {
     run(rows, x, ldx, weight, bias, y, ldy, workspace);
     return Status::ok();
+  }
+  // True when these rows' results depend on which other rows share the call (LLM.int8() picks
+  // outlier columns over all rows of a call): a caller that batches rows the op defines as
+  // separate products (an LSTM's time steps) must then split them. Default: rows independent.
+  virtual bool rows_interact(int64_t /*rows*/, const float* /*x*/, int64_t /*ldx*/) const {
+    return false;
   }
   // How this projection computes, when it is not the precision's reference loop ("avx512-vnni,
   // prepacked weights", "f32 weights decoded at prepare: K=7 < 16"); empty for the reference.

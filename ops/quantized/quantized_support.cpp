@@ -64,11 +64,12 @@ Status nonfinite_activation_error(const std::string& node_label, ir::Precision p
 
 Status check_finite_activations(const std::string& node_label, ir::Precision precision,
                                 const std::string& input, const float* x, int64_t rows, int64_t ldx,
-                                int64_t K) {
+                                int64_t K, RowNumbering numbering) {
   for (int64_t m = 0; m < rows; ++m)
     for (int64_t k = 0; k < K; ++k)
       if (!std::isfinite(x[m * ldx + k]))
-        return nonfinite_activation_error(node_label, precision, input, x[m * ldx + k], m, k);
+        return nonfinite_activation_error(node_label, precision, input, x[m * ldx + k],
+                                          numbering(m), k);
   return Status::ok();
 }
 

@@ -64,10 +64,11 @@ Status nonfinite_activation_error(const std::string& node_label, ir::Precision p
                                   const std::string& input, float value, int64_t row,
                                   int64_t column);
 // Checks rows x[m·ldx + k] (m < rows, k < K) and returns nonfinite_activation_error for the first
-// NaN / ±inf, ok otherwise: the guard of a reference int8 projection before it converts anything.
+// NaN / ±inf (its row as `numbering` numbers m), ok otherwise: the guard of a reference int8
+// projection before it converts anything.
 Status check_finite_activations(const std::string& node_label, ir::Precision precision,
                                 const std::string& input, const float* x, int64_t rows, int64_t ldx,
-                                int64_t K);
+                                int64_t K, RowNumbering numbering);
 
 // Affine / symmetric quantization with fixed parameters, stored as int8: the code
 // clamp(round_half_even(x / scale) + zero_point, qmin, qmax) minus `offset` (128 for the uint8

@@ -93,7 +93,7 @@ Result<std::vector<float>> run(const Projection& p, const QCase& c, const std::v
   void* aligned = ws.data() + (64 - reinterpret_cast<uintptr_t>(ws.data()) % 64) % 64;
   const void* w = c.inputs[1].value.data->data();
   const void* bias = c.inputs.size() > 2 ? c.inputs[2].value.data->data() : nullptr;
-  QRT_RETURN_IF_ERROR(p.run_checked(rows, xs.data(), ldx, w, bias, ys.data(), ldy, aligned));
+  QRT_RETURN_IF_ERROR(p.run_checked(rows, xs.data(), ldx, w, bias, ys.data(), ldy, aligned, {}));
   std::vector<float> y(rows * N);
   for (int64_t m = 0; m < rows; ++m) {
     for (int64_t n = 0; n < N; ++n) y[m * N + n] = ys[m * ldy + n];

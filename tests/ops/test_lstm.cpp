@@ -179,10 +179,18 @@ TEST_CASE("LSTM: random problems against a float64 reference") {
     int64_t L, B, T, C, H;
     bool initial_state, biases;
   };
-  const Dims cases[] = {{1, 1, 1, 1, 1, false, false},  {1, 1, 5, 3, 4, true, true},
-                        {2, 3, 7, 5, 6, true, true},    {3, 7, 4, 2, 3, false, false},
-                        {2, 1, 1, 11, 13, true, false}, {3, 5, 6, 4, 5, true, true},
-                        {1, 13, 3, 7, 2, false, true},  {2, 2, 9, 1, 17, false, true}};
+  const Dims cases[] = {{1, 1, 1, 1, 1, false, false},
+                        {1, 1, 5, 3, 4, true, true},
+                        {2, 3, 7, 5, 6, true, true},
+                        {3, 7, 4, 2, 3, false, false},
+                        {2, 1, 1, 11, 13, true, false},
+                        {3, 5, 6, 4, 5, true, true},
+                        {1, 13, 3, 7, 2, false, true},
+                        {2, 2, 9, 1, 17, false, true},
+                        // Longer than one input-projection chunk (ops/lstm.h: 32 steps), with a
+                        // partial last chunk and a second layer reading the first one's h.
+                        {2, 3, 70, 5, 6, true, true},
+                        {1, 2, 33, 3, 4, false, true}};
   uint64_t seed = 5000;
   for (const Dims& d : cases) {
     seed += 100;
@@ -211,34 +219,39 @@ TEST_CASE("LSTM: random problems against a float64 reference") {
 }
 
 TEST_CASE("LSTM with hidden_fake_quant: projections read h on the 1/127 grid, states unrounded") {
-  const uint64_t seed = 7100;
-  MESSAGE("seed " << seed);
-  // Large weights and h0 make the rounding change the outputs far beyond kLstmTol.
-  LstmProblem p{2, 4, 3, 3, random_tensor({2, 4, 3}, seed), {}, {}, {}};
-  p.h0 = random_tensor({2, 2, 3}, seed + 1);
-  p.c0 = random_tensor({2, 2, 3}, seed + 2);
-  for (int64_t l = 0; l < 2; ++l) {
-    const uint64_t s = seed + 10 * (l + 1);
-    LayerWeights lw{
-        random_tensor({12, 3}, s, -2.0f, 2.0f), random_tensor({12, 3}, s + 1, -2.0f, 2.0f), {}, {}};
-    lw.b_ih = random_tensor({12}, s + 2);
-    p.layers.push_back(lw);
+  // T = 37 crosses an input-projection chunk (the rounded copy then covers 32 rows, not B·T).
+  for (const int64_t T : {4, 37}) {
+    const uint64_t seed = 7100 + static_cast<uint64_t>(T - 4);
+    MESSAGE("seed " << seed << " T " << T);
+    // Large weights and h0 make the rounding change the outputs far beyond kLstmTol.
+    LstmProblem p{2, T, 3, 3, random_tensor({2, T, 3}, seed), {}, {}, {}};
+    p.h0 = random_tensor({2, 2, 3}, seed + 1);
+    p.c0 = random_tensor({2, 2, 3}, seed + 2);
+    for (int64_t l = 0; l < 2; ++l) {
+      const uint64_t s = seed + 10 * (l + 1);
+      LayerWeights lw{random_tensor({12, 3}, s, -2.0f, 2.0f),
+                      random_tensor({12, 3}, s + 1, -2.0f, 2.0f),
+                      {},
+                      {}};
+      lw.b_ih = random_tensor({12}, s + 2);
+      p.layers.push_back(lw);
+    }
+    auto unrounded = run_cpu_op(lstm_case(p));
+    REQUIRE(unrounded.is_ok());
+    p.hidden_fake_quant = true;
+    check_against_reference(p);
+    auto rounded = run_cpu_op(lstm_case(p));
+    REQUIRE(rounded.is_ok());
+    CHECK(max_abs_diff((*rounded)[0], (*unrounded)[0]) > 100 * kLstmTol);
+    // h_n is the unrounded last h_t (the top layer's equals y's last step); y is off the grid.
+    for (int64_t b = 0; b < p.B; ++b)
+      for (int64_t j = 0; j < p.H; ++j)
+        CHECK((*rounded)[1][(p.B + b) * p.H + j] == (*rounded)[0][(b * p.T + p.T - 1) * p.H + j]);
+    float off_grid = 0.0f;
+    for (float h : (*rounded)[0])
+      off_grid = std::fmax(off_grid, std::fabs(h * 127 - std::nearbyint(h * 127)));
+    CHECK(off_grid > 0.01f);
   }
-  auto unrounded = run_cpu_op(lstm_case(p));
-  REQUIRE(unrounded.is_ok());
-  p.hidden_fake_quant = true;
-  check_against_reference(p);
-  auto rounded = run_cpu_op(lstm_case(p));
-  REQUIRE(rounded.is_ok());
-  CHECK(max_abs_diff((*rounded)[0], (*unrounded)[0]) > 100 * kLstmTol);
-  // h_n is the unrounded last h_t (the top layer's equals y's last step); y is off the grid.
-  for (int64_t b = 0; b < p.B; ++b)
-    for (int64_t j = 0; j < p.H; ++j)
-      CHECK((*rounded)[1][(p.B + b) * p.H + j] == (*rounded)[0][(b * p.T + p.T - 1) * p.H + j]);
-  float off_grid = 0.0f;
-  for (float h : (*rounded)[0])
-    off_grid = std::fmax(off_grid, std::fabs(h * 127 - std::nearbyint(h * 127)));
-  CHECK(off_grid > 0.01f);
 }
 
 TEST_CASE("LSTM: prepare names the node and the bad weight") {

@@ -267,17 +267,124 @@ TEST_CASE("LSTM with a short input projection: decoded f32 there, visible in ker
   }
 }
 
-TEST_CASE("int8-dynamic LSTM rejects a NaN input, naming the row") {
-  const LstmDims d{3, 4, 32, 16, 1, false};
-  const uint64_t seed = 7400;
+TEST_CASE("int8 LSTM rejects a NaN input, naming its row of [B·T, C]") {
+  // T = 4: one input-projection call; T = 40: chunks of 32 steps per batch row; with the outlier
+  // threshold and an outlier in the NaN's chunk, calls of one step's B rows. The row stays global.
+  struct Case {
+    int64_t T, step;
+    const char* row;
+  };
+  const Case cases[] = {{4, 1, "row 9,"}, {40, 35, "row 115,"}};  // batch 2: row 2·T + step
+  ir::QuantParams sym;
+  sym.scheme = ir::QuantScheme::kSymmetricPerTensor;
+  sym.scales = {1.0f / 127.0f};
+  struct Variant {
+    const char* precision;
+    std::optional<ir::QuantParams> x_quant;
+    float outlier_threshold;
+  };
+  const Variant variants[] = {
+      {"int8-dynamic", std::nullopt, 0.0f}, {"int8-static", sym, 0.0f}, {"int8-dynamic", {}, 6.0f}};
+  for (const Case& c : cases) {
+    const LstmDims d{3, c.T, 32, 16, 1, false};
+    const uint64_t seed = 7400 + static_cast<uint64_t>(c.T);
+    MESSAGE("seed " << seed << " T " << c.T);
+    FloatLstm f = random_lstm(d, seed);
+    f.x[(2 * d.T + c.step) * d.C + 5] = std::nanf("");
+    f.x[(0 * d.T + c.step - 1) * d.C + 2] = 8.0f;  // an outlier one step earlier, batch row 0
+    for (const Variant& v : variants) {
+      INFO(v.precision << ", outlier threshold " << v.outlier_threshold);
+      QCase q = lstm_case(f, v.precision, int8_weight, v.x_quant);
+      q.precision.outlier_threshold = v.outlier_threshold;
+      auto got = run_quantized_op(q);
+      REQUIRE_FALSE(got.is_ok());
+      const std::string msg = got.status().to_string();
+      INFO(msg);
+      CHECK(msg.find(std::string(v.precision) + " input 'x' has NaN at " + c.row + " column 5") !=
+            std::string::npos);
+    }
+  }
+}
+
+// The input projection runs over chunks of 32 time steps (ops/lstm.h) and rows are independent,
+// so a run over T = 70 steps (calls of 32, 32 and 6 rows per batch row) must reproduce, bit for
+// bit, a run over its first 20 steps (one call of B·20 rows): the LSTM is causal.
+TEST_CASE("LSTM input projection in chunks: a long run's first steps equal a short run's") {
+  const LstmDims long_dims{2, 70, 32, 32, 2, true};
+  const int64_t short_T = 20;
+  const uint64_t seed = 7600;
   MESSAGE("seed " << seed);
-  FloatLstm f = random_lstm(d, seed);
-  f.x[(2 * d.T + 1) * d.C + 5] = std::nanf("");  // batch 2, step 1: row 2·T + 1 of [B·T, C]
-  auto got = run_quantized_op(lstm_case(f, "int8-dynamic", int8_weight));
-  REQUIRE_FALSE(got.is_ok());
-  const std::string msg = got.status().to_string();
-  INFO(msg);
-  CHECK(msg.find("int8-dynamic input 'x' has NaN at row 9, column 5") != std::string::npos);
+  const FloatLstm f = random_lstm(long_dims, seed);
+  FloatLstm prefix = f;
+  prefix.d.T = short_T;
+  prefix.x.clear();
+  for (int64_t b = 0; b < f.d.B; ++b)
+    prefix.x.insert(prefix.x.end(), f.x.begin() + b * f.d.T * f.d.C,
+                    f.x.begin() + (b * f.d.T + short_T) * f.d.C);
+  ir::QuantParams sym;
+  sym.scheme = ir::QuantScheme::kSymmetricPerTensor;
+  sym.scales = {1.0f / 127.0f};
+  struct Variant {
+    const char* precision;
+    WeightMaker weight;
+    std::optional<ir::QuantParams> x_quant;
+  };
+  const Variant variants[] = {
+      {"fp32", f32_weight, std::nullopt},   {"fp16", half_weight(false), std::nullopt},
+      {"w8a16", int8_weight, std::nullopt}, {"int8-dynamic", int8_weight, std::nullopt},
+      {"int8-static", int8_weight, sym},    {"nf4", nf4_weight, std::nullopt}};
+  for (const Variant& v : variants) {
+    INFO(v.precision);
+    auto full = run_quantized_op(lstm_case(f, v.precision, v.weight, v.x_quant));
+    auto part = run_quantized_op(lstm_case(prefix, v.precision, v.weight, v.x_quant));
+    REQUIRE_MESSAGE(full.is_ok(), full.status().to_string());
+    REQUIRE_MESSAGE(part.is_ok(), part.status().to_string());
+    CHECK(max_abs(part->outputs[0]) > 0.01f);
+    int64_t differing = 0;
+    const int64_t H = f.d.H;
+    for (int64_t b = 0; b < f.d.B; ++b)
+      for (int64_t i = 0; i < short_T * H; ++i)
+        differing += full->outputs[0][b * f.d.T * H + i] != part->outputs[0][b * short_T * H + i];
+    CHECK(differing == 0);
+  }
+}
+
+// With the LLM.int8() threshold each step's product picks its outlier columns over the step's B
+// rows (docs/quantization.md §3). An outlier in batch row 1 at step 40 moves that column to the
+// float path for batch row 0 too, at that step only: batch row 0 of the B = 2 run equals, bit for
+// bit, a B = 1 run on its own data before step 40 (fails if columns were picked over the whole
+// sequence) and differs from it at step 40 (fails if they were picked per batch row or chunk).
+TEST_CASE("int8-dynamic LSTM with outlier threshold: outlier columns are chosen per step") {
+  const LstmDims d{2, 70, 32, 32, 1, false};
+  const int64_t outlier_step = 40;
+  const uint64_t seed = 7700;
+  MESSAGE("seed " << seed);
+  FloatLstm pair = random_lstm(d, seed);
+  pair.x[(1 * d.T + outlier_step) * d.C + 3] = 8.0f;  // others lie in [-1, 1)
+  FloatLstm alone = pair;
+  alone.d.B = 1;
+  alone.x.resize(d.T * d.C);  // batch row 0
+  auto with_threshold = [](QCase c) {
+    c.precision.outlier_threshold = 6.0f;
+    return c;
+  };
+  auto got_pair = run_quantized_op(with_threshold(lstm_case(pair, "int8-dynamic", int8_weight)));
+  auto got_alone = run_quantized_op(with_threshold(lstm_case(alone, "int8-dynamic", int8_weight)));
+  REQUIRE_MESSAGE(got_pair.is_ok(), got_pair.status().to_string());
+  REQUIRE_MESSAGE(got_alone.is_ok(), got_alone.status().to_string());
+  const std::vector<float>& y_pair = got_pair->outputs[0];  // batch row 0 comes first
+  const std::vector<float>& y_alone = got_alone->outputs[0];
+  CHECK(max_abs(y_alone) > 0.01f);
+  int64_t differing_before = 0;
+  for (int64_t i = 0; i < outlier_step * d.H; ++i) differing_before += y_pair[i] != y_alone[i];
+  double at_step = 0;
+  for (int64_t j = 0; j < d.H; ++j) {
+    const int64_t i = outlier_step * d.H + j;
+    at_step = std::max<double>(at_step, std::fabs(y_pair[i] - y_alone[i]));
+  }
+  MESSAGE("batch row 0, step " << outlier_step << ": max |B=2 - B=1| " << at_step);
+  CHECK(differing_before == 0);
+  CHECK(at_step > 0.0);
 }
 
 // The f32 LSTM packs constant weights by lanes in prepare (AVX-512 CPUs) and reads run-time weights
