@@ -6,8 +6,9 @@
 // layer's h_t for every t), h_n and c_n [L, B, H] (each layer's final state). h0/c0 [L, B, H]
 // default to zeros; absent biases are zero.
 //
-// Per layer, the input projection runs over chunks of S time steps (ops/lstm.h), each product just
-// ahead of the S recurrence steps that read it; each step then adds one [B, H] x [H, 4H] product.
+// Per layer, the input projection runs over chunks of S time steps (ops/lstm.h), one product of
+// B·S rows just ahead of the S recurrence steps that read it; each step then adds one [B, H] x
+// [H, 4H] product.
 // y doubles as the inter-layer sequence: a chunk's input projection reads layer l-1's h at steps
 // the recurrence of layer l has not overwritten yet (it writes y only at steps already projected).
 // The products are LstmKernelBase::project (f32 here, quantized in ops/quantized/).
@@ -185,15 +186,22 @@ Status LstmKernelBase::prepare(const runtime::PrepareContext& ctx) {
 }
 
 int64_t LstmKernelBase::max_input_rows() const {
-  return dims_.S == dims_.T ? dims_.B * dims_.T : std::max(dims_.S, dims_.B);
+  return dims_.B * dims_.S;
 }
 
-// [B, S, 4H] input projections, [B, 4H] recurrent projection, [B, H] cell state, [B, H] zeros
-// (the initial h when h0 is absent), then the projections' own scratch.
+// The chunk's input rows gathered from B places (project_input_chunk), when there are B > 1 and
+// more than one chunk.
+int64_t LstmKernelBase::gathered_floats() const {
+  const Dims& d = dims_;
+  return d.B > 1 && d.S < d.T ? d.B * d.S * std::max(d.C, d.H) : 0;
+}
+
+// [B, S, 4H] input projections, the gathered input rows, [B, 4H] recurrent projection, [B, H]
+// cell state, [B, H] zeros (the initial h when h0 is absent), then the projections' own scratch.
 std::size_t LstmKernelBase::workspace_bytes() const {
   const Dims& d = dims_;
-  const int64_t floats = aligned(d.B * d.S * 4 * d.H) + aligned(d.B * 4 * d.H) +
-                         aligned(d.B * d.H) + aligned(d.B * d.H);
+  const int64_t floats = aligned(d.B * d.S * 4 * d.H) + aligned(gathered_floats()) +
+                         aligned(d.B * 4 * d.H) + aligned(d.B * d.H) + aligned(d.B * d.H);
   return static_cast<std::size_t>(floats) * sizeof(float) + projection_workspace_bytes();
 }
 
@@ -201,7 +209,8 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
   const Dims& d = dims_;
   float* ws = static_cast<float*>(ctx.workspace);
   float* x_proj = ws;
-  float* h_proj = x_proj + aligned(d.B * d.S * 4 * d.H);
+  float* gathered = x_proj + aligned(d.B * d.S * 4 * d.H);
+  float* h_proj = gathered + aligned(gathered_floats());
   float* c = h_proj + aligned(d.B * 4 * d.H);
   float* zeros = c + aligned(d.B * d.H);
   void* projection_ws = zeros + aligned(d.B * d.H);
@@ -232,13 +241,14 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
 
     for (int64_t t = 0; t < d.T; ++t) {
       const int64_t t0 = t / d.S * d.S;  // first step of t's chunk
+      const int64_t steps = std::min(d.S, d.T - t0);
       if (t == t0)
-        QRT_RETURN_IF_ERROR(project_input_chunk(l, t0, std::min(d.S, d.T - t0), seq_in, w_ih, b_ih,
-                                                x_proj, projection_ws));
+        QRT_RETURN_IF_ERROR(
+            project_input_chunk(l, t0, steps, seq_in, w_ih, b_ih, x_proj, gathered, projection_ws));
       QRT_RETURN_IF_ERROR(project(l, Matrix::kHidden, d.B, h_prev, h_stride, w_hh, b_hh, h_proj, G,
                                   projection_ws, RowNumbering{}));
       for (int64_t b = 0; b < d.B; ++b) {
-        const float* gx = x_proj + (b * d.S + t - t0) * G;
+        const float* gx = x_proj + (b * steps + t - t0) * G;
         const float* gh = h_proj + b * G;
         float* cb = c + b * H;
         float* hb = y + (b * d.T + t) * H;
@@ -256,32 +266,31 @@ Status LstmKernelBase::run(const runtime::RunContext& ctx) {
   return Status::ok();
 }
 
-// x_proj[b, s] = seq_in[b, t0 + s]·W_ihᵀ + b_ih for s < steps (x_proj is [B, S, 4H]): one call
-// over all B·T rows when the chunk is the whole sequence, else one per batch row; step by step (the
-// B rows of one step per call) where rows_interact says one call could differ from that.
+// x_proj[b, s] = seq_in[b, t0 + s]·W_ihᵀ + b_ih for s < steps (x_proj is [B, steps, 4H]) in one
+// call of B·steps rows: with B > 1 and more than one chunk those rows lie in B places of seq_in and
+// are gathered into `gathered` first (one product per chunk instead of B short ones, each paying
+// the GEMM's thread start). Step by step (the B rows of one step per call, read in place) where
+// rows_interact says one call could differ from that.
 Status LstmKernelBase::project_input_chunk(int64_t layer, int64_t t0, int64_t steps,
                                            const float* seq_in, const void* w_ih, const void* b_ih,
-                                           float* x_proj, void* workspace) {
+                                           float* x_proj, float* gathered, void* workspace) {
   const Dims& d = dims_;
   const int64_t in = layer == 0 ? d.C : d.H;
   const int64_t G = 4 * d.H;
-  const bool whole = d.S == d.T;
-  const int64_t calls = whole ? 1 : d.B;
-  const int64_t rows = whole ? d.B * d.T : steps;
-  bool per_step = false;
-  for (int64_t b = 0; b < calls && !per_step; ++b)
-    per_step = rows_interact(layer, rows, seq_in + (b * d.T + t0) * in, in);
-  if (per_step) {
-    for (int64_t s = 0; s < steps; ++s)
-      QRT_RETURN_IF_ERROR(project(layer, Matrix::kInput, d.B, seq_in + (t0 + s) * in, d.T * in,
-                                  w_ih, b_ih, x_proj + s * G, d.S * G, workspace,
-                                  RowNumbering{t0 + s, d.T}));
-    return Status::ok();
+  const float* x = seq_in + t0 * in;  // contiguous when B = 1 or the chunk is the sequence
+  if (d.B > 1 && steps < d.T) {
+    for (int64_t b = 0; b < d.B; ++b)
+      std::memcpy(gathered + b * steps * in, seq_in + (b * d.T + t0) * in,
+                  static_cast<std::size_t>(steps * in) * sizeof(float));
+    x = gathered;
   }
-  for (int64_t b = 0; b < calls; ++b)
-    QRT_RETURN_IF_ERROR(project(layer, Matrix::kInput, rows, seq_in + (b * d.T + t0) * in, in, w_ih,
-                                b_ih, x_proj + b * d.S * G, G, workspace,
-                                RowNumbering{b * d.T + t0, 1}));
+  if (!rows_interact(layer, d.B * steps, x, in))
+    return project(layer, Matrix::kInput, d.B * steps, x, in, w_ih, b_ih, x_proj, G, workspace,
+                   RowNumbering{t0, steps, d.T});
+  for (int64_t s = 0; s < steps; ++s)
+    QRT_RETURN_IF_ERROR(project(layer, Matrix::kInput, d.B, seq_in + (t0 + s) * in, d.T * in, w_ih,
+                                b_ih, x_proj + s * G, steps * G, workspace,
+                                RowNumbering{t0 + s, 1, d.T}));
   return Status::ok();
 }
 

@@ -29,7 +29,7 @@ inline constexpr std::size_t kLstmFirstLayerInput = 3;
 inline constexpr std::size_t kLstmInputsPerLayer = 4;
 // The input projection runs over chunks of this many time steps, just ahead of the recurrence
 // that consumes them, so the kernel holds [B, 32, 4H] gate projections instead of [B, T, 4H]
-// (and a quantized projection its codes and int32 sums for 32 rows per batch row, not T).
+// (and a quantized projection its codes and int32 sums for B·32 rows, not B·T).
 inline constexpr int64_t kLstmStepsPerChunk = 32;
 
 class LstmKernelBase : public runtime::Kernel {
@@ -64,21 +64,24 @@ class LstmKernelBase : public runtime::Kernel {
   virtual std::size_t projection_workspace_bytes() const = 0;
   // y[r·ldy + n] = Σ_k x[r·ldx + k]·W[n, k] + bias[n] for r < rows, n < 4H, with the layer's
   // `matrix` and its bias (`weight`/`bias` are the run-time input bytes; bias null when absent).
-  // Input projections get at most max_input_rows() rows per call, hidden ones B rows. Fails only
-  // on data a precision cannot encode (NaN / inf reaching an int8 quantizer), naming the row as
-  // `numbering` numbers it (rows of [B·T, In] for the input, of [B, H] for the hidden state).
+  // Input projections get at most max_input_rows() rows per call, hidden ones B rows (at most as
+  // many). Fails only on data a precision cannot encode (NaN / inf reaching an int8 quantizer),
+  // naming the row as `numbering` numbers it (rows of [B·T, In] for the input, of [B, H] for the
+  // hidden state).
   virtual Status project(int64_t layer, Matrix matrix, int64_t rows, const float* x, int64_t ldx,
                          const void* weight, const void* bias, float* y, int64_t ldy,
                          void* workspace, RowNumbering numbering) = 0;
 
   const Dims& dims() const { return dims_; }
-  // The most rows one input-projection call gets (B·T when S = T, else max(S, B)); valid once
-  // the shapes are known, i.e. in prepare_projection.
+  // The most rows one input-projection call gets (B·S); valid once the shapes are known, i.e. in
+  // prepare_projection.
   int64_t max_input_rows() const;
 
  private:
   Status project_input_chunk(int64_t layer, int64_t t0, int64_t steps, const float* seq_in,
-                             const void* w_ih, const void* b_ih, float* x_proj, void* workspace);
+                             const void* w_ih, const void* b_ih, float* x_proj, float* gathered,
+                             void* workspace);
+  int64_t gathered_floats() const;
 
   Dims dims_;
   bool has_h0_ = false, has_c0_ = false;

@@ -268,8 +268,9 @@ TEST_CASE("LSTM with a short input projection: decoded f32 there, visible in ker
 }
 
 TEST_CASE("int8 LSTM rejects a NaN input, naming its row of [B·T, C]") {
-  // T = 4: one input-projection call; T = 40: chunks of 32 steps per batch row; with the outlier
-  // threshold and an outlier in the NaN's chunk, calls of one step's B rows. The row stays global.
+  // T = 4: one input-projection call; T = 40: chunks of 32 steps gathered from 3 batch rows; with
+  // the outlier threshold and an outlier in the NaN's chunk, calls of one step's B rows. The row
+  // stays global.
   struct Case {
     int64_t T, step;
     const char* row;
@@ -307,8 +308,9 @@ TEST_CASE("int8 LSTM rejects a NaN input, naming its row of [B·T, C]") {
 }
 
 // The input projection runs over chunks of 32 time steps (ops/lstm.h) and rows are independent,
-// so a run over T = 70 steps (calls of 32, 32 and 6 rows per batch row) must reproduce, bit for
-// bit, a run over its first 20 steps (one call of B·20 rows): the LSTM is causal.
+// so a run over T = 70 steps (calls of B·32, B·32 and B·6 rows gathered from the B batch rows) must
+// reproduce, bit for bit, a run over its first 20 steps (one call of B·20 rows): the LSTM is
+// causal.
 TEST_CASE("LSTM input projection in chunks: a long run's first steps equal a short run's") {
   const LstmDims long_dims{2, 70, 32, 32, 2, true};
   const int64_t short_T = 20;
