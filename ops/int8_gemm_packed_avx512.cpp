@@ -15,12 +15,6 @@
 #include "ops/int8_gemm_kernels.h"
 #include "ops/int8_gemm_packed_kernels.h"
 
-// Put before every loop over a register tile's rows or columns (trip counts up to 8). GCC leaves
-// such loops rolled at first and then keeps an array of vector accumulators (__m512i c[MR][NB]) in
-// stack memory, storing every accumulator after each multiply-add: measured 2.2x slower (AVX-512
-// VNNI, packed weights) than the unrolled tile, whose accumulators stay in registers.
-#define QRT_UNROLL_TILE _Pragma("GCC unroll 8")
-
 namespace qrt::ops {
 
 namespace {

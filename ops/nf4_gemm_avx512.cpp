@@ -3,20 +3,13 @@
 // index, so the high nibble needs a shift and the low nibble nothing at all). Each decoded vector
 // is scaled by its block's absmax (the same float product cb·absmax that dequantize_nf4 forms) and
 // reused by every row of the register tile, so W is never materialized in memory.
-// GCC 12's AVX-512 intrinsics initialise their "undefined" pass-through vectors from themselves
-// (`__m512 __Y = __Y;`), which -Wall reports at every use; the values are never read.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
 #include "ir/quant_formats.h"
+#include "ops/avx512_target.h"
 #include "ops/nf4_gemm_kernels.h"
-
-#define QRT_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 namespace qrt::ops {
 
@@ -64,27 +57,35 @@ QRT_TARGET_AVX512 void tile(const Nf4GemmArgs& p, std::size_t i0, std::size_t j0
   const std::size_t blocks_per_row = p.k / p.block_size;
   const std::size_t row_bytes = p.k / 2;
   __m512 c[MR][NR];
+  QRT_UNROLL_TILE
   for (std::size_t i = 0; i < MR; ++i) {
+    QRT_UNROLL_TILE
     for (std::size_t j = 0; j < NR; ++j) c[i][j] = _mm512_setzero_ps();
   }
   for (std::size_t blk = 0; blk < blocks_per_row; ++blk) {
     __m512 scale[NR];
+    QRT_UNROLL_TILE
     for (std::size_t j = 0; j < NR; ++j) {
       scale[j] = _mm512_set1_ps(p.absmax[(j0 + j) * blocks_per_row + blk]);
     }
     const std::size_t k_end = (blk + 1) * p.block_size;
     for (std::size_t kk = blk * p.block_size; kk < k_end; kk += kLanes) {
       __m512 w[NR];
+      QRT_UNROLL_TILE
       for (std::size_t j = 0; j < NR; ++j) {
         w[j] = decode16(d, p.packed + (j0 + j) * row_bytes + kk / 2, scale[j]);
       }
+      QRT_UNROLL_TILE
       for (std::size_t i = 0; i < MR; ++i) {
         const __m512 xv = _mm512_loadu_ps(p.x + (i0 + i) * p.k + kk);
+        QRT_UNROLL_TILE
         for (std::size_t j = 0; j < NR; ++j) c[i][j] = _mm512_fmadd_ps(xv, w[j], c[i][j]);
       }
     }
   }
+  QRT_UNROLL_TILE
   for (std::size_t i = 0; i < MR; ++i) {
+    QRT_UNROLL_TILE
     for (std::size_t j = 0; j < NR; ++j) {
       const float b = p.bias != nullptr ? p.bias[j0 + j] : 0.0f;
       p.y[(i0 + i) * p.n + j0 + j] = horizontal_sum(c[i][j]) + b;

@@ -75,26 +75,35 @@ template <WeightCode C, int64_t MR, int64_t NB>
 QRT_TARGET_AVX512_F16C void tile(const Args& a, int64_t i0, int64_t blk0) {
   const LanePackedWeights& w = *a.w;
   __m512 scale[NB];
+  QRT_UNROLL_TILE
   for (int64_t j = 0; j < NB; ++j)
     scale[j] = C == WeightCode::kInt8 ? _mm512_loadu_ps(w.scales.data() + (blk0 + j) * kLanes)
                                       : _mm512_setzero_ps();
   __m512 acc[MR][NB];
-  for (int64_t i = 0; i < MR; ++i)
+  QRT_UNROLL_TILE
+  for (int64_t i = 0; i < MR; ++i) {
+    QRT_UNROLL_TILE
     for (int64_t j = 0; j < NB; ++j) acc[i][j] = _mm512_setzero_ps();
+  }
   for (int64_t k = 0; k < w.K; ++k) {
     __m512 wv[NB];
+    QRT_UNROLL_TILE
     for (int64_t j = 0; j < NB; ++j) wv[j] = load_lanes<C>(w, blk0 + j, k, scale[j]);
+    QRT_UNROLL_TILE
     for (int64_t i = 0; i < MR; ++i) {
       const __m512 xv = _mm512_set1_ps(a.x[(i0 + i) * a.ldx + k]);
+      QRT_UNROLL_TILE
       for (int64_t j = 0; j < NB; ++j) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
     }
   }
+  QRT_UNROLL_TILE
   for (int64_t j = 0; j < NB; ++j) {
     const int64_t n = (blk0 + j) * kLanes;
     const int64_t valid = std::min(kLanes, w.N - n);
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
     const __m512 b =
         a.bias != nullptr ? _mm512_maskz_loadu_ps(mask, a.bias + n) : _mm512_setzero_ps();
+    QRT_UNROLL_TILE
     for (int64_t i = 0; i < MR; ++i)
       _mm512_mask_storeu_ps(a.y + (i0 + i) * a.ldy + n, mask,
                             round_lanes(_mm512_add_ps(acc[i][j], b), a.rounding));

@@ -68,18 +68,26 @@ QRT_TARGET_AVX512_F16C inline float round_output(float v, OutputRounding r) {
 template <WeightCode C, int64_t MR, int64_t NR>
 QRT_TARGET_AVX512_F16C void tile(const WeightOnlyGemm& g, int64_t i0, int64_t n0) {
   __m512 acc[MR][NR];
-  for (int64_t i = 0; i < MR; ++i)
+  QRT_UNROLL_TILE
+  for (int64_t i = 0; i < MR; ++i) {
+    QRT_UNROLL_TILE
     for (int64_t j = 0; j < NR; ++j) acc[i][j] = _mm512_setzero_ps();
+  }
   for (int64_t k = 0; k < g.K; k += kLanes) {
     const __mmask16 mask = lane_mask(g.K - k);
     __m512 w[NR];
+    QRT_UNROLL_TILE
     for (int64_t j = 0; j < NR; ++j) w[j] = load_weights<C>(g, n0 + j, k, mask);
+    QRT_UNROLL_TILE
     for (int64_t i = 0; i < MR; ++i) {
       const __m512 xv = _mm512_maskz_loadu_ps(mask, g.x + (i0 + i) * g.ldx + k);
+      QRT_UNROLL_TILE
       for (int64_t j = 0; j < NR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, w[j], acc[i][j]);
     }
   }
+  QRT_UNROLL_TILE
   for (int64_t i = 0; i < MR; ++i) {
+    QRT_UNROLL_TILE
     for (int64_t j = 0; j < NR; ++j) {
       const float b = g.bias != nullptr ? g.bias[n0 + j] : 0.0f;
       g.y[(i0 + i) * g.ldy + n0 + j] =
