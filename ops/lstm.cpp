@@ -8,10 +8,10 @@
 //
 // Per layer, the input projection runs over chunks of S time steps (ops/lstm.h), one product of
 // B·S rows just ahead of the S recurrence steps that read it; each step then adds one [B, H] x
-// [H, 4H] product.
-// y doubles as the inter-layer sequence: a chunk's input projection reads layer l-1's h at steps
-// the recurrence of layer l has not overwritten yet (it writes y only at steps already projected).
-// The products are LstmKernelBase::project (f32 here, quantized in ops/quantized/).
+// [H, 4H] product. y doubles as the inter-layer sequence: a chunk's input projection reads layer
+// l-1's h at steps the recurrence of layer l has not overwritten yet (it writes y only at steps
+// already projected). The products are LstmKernelBase::project (f32 here, quantized in
+// ops/quantized/).
 //
 // Under LstmAttrs::hidden_fake_quant (QAT), the f32 kernel's projections read h_{t-1} and the
 // layer-(l-1) sequence through lstm_hidden_fake_quant, a rounded copy in the projection

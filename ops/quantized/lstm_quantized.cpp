@@ -7,8 +7,8 @@
 //     With the LLM.int8() threshold on, each step's product picks its own outlier columns (over
 //     its B rows): a chunk holding an outlier is projected step by step (rows_interact).
 //   int8-static: layer 0's x_t with the calibrated scale / zero point of the node's input x;
-//   h_{t-1}
-//     and the layer-(l-1) hidden sequence that feeds layer l with scale 1/127 (h lies in (-1, 1)).
+//     h_{t-1} and the layer-(l-1) hidden sequence that feeds layer l with scale 1/127 (h lies in
+//     (-1, 1)).
 #include <algorithm>
 #include <string>
 #include <vector>
