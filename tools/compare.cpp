@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "ir/passes/passes.h"
 #include "ir/quant_error.h"
 #include "ir/serialize.h"
 #include "runtime/session.h"
@@ -73,10 +74,12 @@ struct Activation {
 };
 
 // Every float or int8-code activation one run produced, by value name, in the order the run
-// produced them.
+// produced them, and the model's Linears with a fused activation ("fc1+relu", whose input to the
+// activation is not a value of that model).
 struct Activations {
   std::vector<std::string> order;
   std::map<std::string, Activation> values;
+  std::string fused_linears;
 };
 
 // s·(q − z) for each of n codes.
@@ -120,6 +123,7 @@ Result<Activations> observe_run(const std::string& path,
   for (ir::ValueId v : graph->inputs)
     input_names.insert(graph->values[static_cast<std::size_t>(v)].name);
   Activations seen;
+  seen.fused_linears = ir::passes::fused_linear_names(*graph);
   // The views are valid only during the callback: copy. Graph inputs are the same on both sides
   // and are left out.
   const runtime::ValueObserver observer = [&](const ir::Value& value,
@@ -151,6 +155,26 @@ std::string format_db(double db) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.2f", db);
   return text;
+}
+
+// "only in A: fc1_out, fc2_out", and why when the other model fuses activations into its Linears
+// (`qrt quantize` does by default): the Linear's own output, the activation's input, is then not a
+// value there.
+void print_unpaired(const char* side, const std::vector<std::string>& names,
+                    const std::string& fused_here, const char* other,
+                    const std::string& fused_there) {
+  if (names.empty()) return;
+  constexpr std::size_t kListed = 10;
+  std::string list;
+  for (std::size_t i = 0; i < names.size() && i < kListed; ++i)
+    list += (i == 0 ? "" : ", ") + names[i];
+  if (names.size() > kListed) list += ", ... (" + std::to_string(names.size() - kListed) + " more)";
+  std::printf("only in %s: %s\n", side, list.c_str());
+  if (!fused_there.empty() && fused_here != fused_there)
+    std::printf(
+        "  %s applies activations inside its Linears (%s), so their pre-activation outputs "
+        "are not values of %s; `qrt quantize --no-fuse` keeps them\n",
+        other, fused_there.c_str(), other);
 }
 
 }  // namespace
@@ -210,11 +234,13 @@ int compare_command(std::span<const std::string> args) {
                 shape.c_str(), format_db(error->snr_db).c_str(), error->cosine_similarity,
                 error->max_abs_error, note);
   }
-  std::size_t only_b = 0;
+  std::vector<std::string> only_b;
   for (const std::string& name : seen_b->order)
-    if (seen_a->values.count(name) == 0) ++only_b;
+    if (seen_a->values.count(name) == 0) only_b.push_back(name);
   std::printf("%zu activations paired by name; %zu only in A, %zu only in B\n", paired,
-              only_a.size(), only_b);
+              only_a.size(), only_b.size());
+  print_unpaired("A", only_a, seen_a->fused_linears, "B", seen_b->fused_linears);
+  print_unpaired("B", only_b, seen_b->fused_linears, "A", seen_a->fused_linears);
   if (paired == 0)
     return report_error("compare: the two models share no activation names; nothing to compare");
   return kExitOk;

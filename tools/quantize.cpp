@@ -360,18 +360,6 @@ Result<ir::Graph> deployment_graph(const QuantizeArgs& a,
   return ir::passes::fuse_activations(converted);
 }
 
-// "fc1+relu, fc2+gelu": the Linears that apply a fused activation.
-std::string fused_linears(const ir::Graph& g) {
-  std::string s;
-  for (const ir::Node& n : g.nodes) {
-    const auto* linear = std::get_if<ir::LinearAttrs>(&n.attrs);
-    if (linear == nullptr || linear->activation == ir::FusedActivation::kNone) continue;
-    if (!s.empty()) s += ", ";
-    s += n.name + "+" + ir::fused_activation_name(linear->activation);
-  }
-  return s;
-}
-
 std::size_t weight_bytes(const ir::Graph& g) {
   std::size_t bytes = 0;
   for (const ir::Value& v : g.values)
@@ -435,7 +423,7 @@ int quantize_command(std::span<const std::string> args) {
   std::printf("layers\n");
   print_decisions(*converted);
   if (a.fuse) {
-    const std::string fused = fused_linears(*converted);
+    const std::string fused = ir::passes::fused_linear_names(*converted);
     std::printf("fused         %s\n", fused.empty() ? "none" : fused.c_str());
   }
   std::error_code ec_before, ec_after;

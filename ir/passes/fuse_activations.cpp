@@ -8,6 +8,7 @@
 // observable), and int8 codes of a static int8 chain (ir/precision.h), where the Relu between two
 // int8-static Linears already runs on the codes.
 #include <set>
+#include <string>
 #include <vector>
 
 #include "ir/passes/passes.h"
@@ -51,6 +52,17 @@ Result<Graph> fuse_activations(const Graph& graph) {
     if (!fused_away[n]) nodes.push_back(std::move(out.nodes[n]));
   out.nodes = std::move(nodes);
   return finish_pass(keep_values(std::move(out), keep), "fuse_activations");
+}
+
+std::string fused_linear_names(const Graph& graph) {
+  std::string names;
+  for (const Node& n : graph.nodes) {
+    const auto* linear = std::get_if<LinearAttrs>(&n.attrs);
+    if (linear == nullptr || linear->activation == FusedActivation::kNone) continue;
+    if (!names.empty()) names += ", ";
+    names += n.name + "+" + fused_activation_name(linear->activation);
+  }
+  return names;
 }
 
 }  // namespace qrt::ir::passes

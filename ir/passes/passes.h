@@ -6,6 +6,8 @@
 // still needed as f32, gets extra values named `<weight>.<dtype>` (ir/passes/weight_rewrite.h).
 #pragma once
 
+#include <string>
+
 #include "ir/calibration_table.h"
 #include "ir/graph.h"
 #include "ir/passes/precision_policy.h"
@@ -63,6 +65,9 @@ Result<Graph> quantize_nf4(const Graph& graph, const Nf4Options& options = {});
 // the fused graph computes what the input graph computes. Training rejects fused graphs: train
 // the unfused one, then fuse.
 Result<Graph> fuse_activations(const Graph& graph);
+// "fc1+relu, fc2+gelu": the Linears of `graph` that apply a fused activation, in node order;
+// empty when none does.
+std::string fused_linear_names(const Graph& graph);
 
 // Quantization-aware training (design notes, section 8).
 enum class QatMode { kInt8, kNF4 };

@@ -328,6 +328,19 @@ TEST_CASE("qrt compare: a model against itself is exact, against int8 it is not"
     CHECK(db > 15.0);
     CHECK(db < 80.0);
   }
+  CHECK(contains(q.out, "5 activations paired"));
+  CHECK_FALSE(contains(q.out, "only in A:"));
+
+  // Fused (the default): fc1 and fc2 write relu1_out / relu2_out themselves, so their own outputs
+  // are values of the float model only, and compare says which and why.
+  REQUIRE(f.run(f.quantize_to("fused.qrt") + "--mode dynamic --keep none --threshold 0").code == 0);
+  const CliResult fused = f.run("compare " + m + " '" + f.path("fused.qrt") + "'" + in);
+  INFO("fused stdout:\n" << fused.out << "\nstderr: " << fused.err);
+  REQUIRE(fused.code == 0);
+  CHECK(contains(fused.out, "3 activations paired by name; 2 only in A, 0 only in B"));
+  CHECK(contains(fused.out, "only in A: fc1_out, fc2_out\n"));
+  CHECK(contains(fused.out, "B applies activations inside its Linears (fc1+relu, fc2+relu)"));
+  CHECK_FALSE(contains(fused.out, "only in B:"));
 }
 
 // A static int8 model keeps int8 codes from fc1 to fc2 and from fc2 to fc3 (through the Relus):
