@@ -43,9 +43,9 @@ void dot4(const float* x0, const float* x1, const float* x2, const float* x3, co
 }  // namespace
 
 void gemm_xwt_f32(int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, const float* w,
-                  const float* bias, float* y, int64_t ldy) {
+                  const float* bias, float* y, int64_t ldy, std::size_t threads) {
   // AVX-512 CPUs: 16-lane FMA register tiles (ops/quantized/weight_only_gemm.h with f32 weights),
-  // both cores for large products. The loops below are the portable form.
+  // several cores for large products. The loops below are the portable form.
   if (quantized::weight_only_gemm_available()) {
     quantized::WeightOnlyGemm g;
     g.x = x;
@@ -58,7 +58,7 @@ void gemm_xwt_f32(int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, 
     g.bias = bias;
     g.y = y;
     g.ldy = ldy;
-    quantized::weight_only_gemm(g, default_cpu_threads());
+    quantized::weight_only_gemm(g, threads);
     return;
   }
   gemm_xwt_f32_portable(M, N, K, x, ldx, w, bias, y, ldy);

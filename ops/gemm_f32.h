@@ -2,6 +2,7 @@
 // and recurrent projections), with the weight in PyTorch's Linear layout [N, K].
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace qrt::ops {
@@ -12,10 +13,12 @@ namespace qrt::ops {
 // file). Each output is one contiguous dot product accumulated in float (vectorized, so the
 // summation order differs from a sequential loop by a few ulps·K). `ldx`/`ldy` are the row strides
 // of x and y, which lets LSTM feed strided time steps without a copy. x and y must not overlap.
-// On AVX-512 CPUs the products run 16 lanes wide and large ones use every core; elsewhere
-// gemm_xwt_f32_portable (the same contract, plain loops) runs.
+// On AVX-512 CPUs the products run 16 lanes wide and large ones split N over up to `threads`
+// threads (kernels pass default_cpu_threads(); a caller that already runs it on several threads
+// passes 1, so the cores are not oversubscribed); elsewhere gemm_xwt_f32_portable (the same
+// contract, plain loops, one thread) runs. The result does not depend on `threads`.
 void gemm_xwt_f32(int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx, const float* w,
-                  const float* bias, float* y, int64_t ldy);
+                  const float* bias, float* y, int64_t ldy, std::size_t threads);
 void gemm_xwt_f32_portable(int64_t M, int64_t N, int64_t K, const float* x, int64_t ldx,
                            const float* w, const float* bias, float* y, int64_t ldy);
 

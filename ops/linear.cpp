@@ -5,6 +5,7 @@
 #include "ops/linear.h"
 
 #include "ops/activation.h"
+#include "ops/cpu_parallel.h"
 #include "ops/gemm_f32.h"
 #include "ops/kernel_support.h"
 
@@ -42,7 +43,8 @@ class LinearKernel final : public runtime::Kernel {
   Status run(const runtime::RunContext& ctx) override {
     const float* bias = has_bias_ ? ctx.inputs[2].as<float>() : nullptr;
     float* y = ctx.outputs[0].as<float>();
-    gemm_xwt_f32(M_, N_, K_, ctx.inputs[0].as<float>(), K_, ctx.inputs[1].as<float>(), bias, y, N_);
+    gemm_xwt_f32(M_, N_, K_, ctx.inputs[0].as<float>(), K_, ctx.inputs[1].as<float>(), bias, y, N_,
+                 default_cpu_threads());
     apply_activation(activation_, y, y, M_ * N_);
     return Status::ok();
   }

@@ -96,7 +96,7 @@ class LstmKernel final : public LstmKernelBase {
     }
     const int64_t in = matrix == Matrix::kInput && layer == 0 ? dims().C : dims().H;
     gemm_xwt_f32(rows, 4 * dims().H, in, x, ldx, static_cast<const float*>(weight),
-                 static_cast<const float*>(bias), y, ldy);
+                 static_cast<const float*>(bias), y, ldy, default_cpu_threads());
     return Status::ok();
   }
   std::string describe() const override {

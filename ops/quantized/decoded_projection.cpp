@@ -37,7 +37,8 @@ class DecodedF32Projection final : public Projection {
                        OutputRounding::kNone, default_cpu_threads());
       return;
     }
-    gemm_xwt_f32(rows, N_, K_, x, ldx, w_.data(), static_cast<const float*>(bias), y, ldy);
+    gemm_xwt_f32(rows, N_, K_, x, ldx, w_.data(), static_cast<const float*>(bias), y, ldy,
+                 default_cpu_threads());
   }
 
   std::string describe() const override {

@@ -127,7 +127,7 @@ TEST_CASE("gemm_xwt_f32 agrees with the portable loops and float64") {
     const auto w = random_floats(d.N * d.K, seed + 1);
     const auto b = random_floats(d.N, seed + 2);
     std::vector<float> fast(d.M * ldy, -7.0f), portable(d.M * ldy, -7.0f);
-    ops::gemm_xwt_f32(d.M, d.N, d.K, x.data(), ldx, w.data(), b.data(), fast.data(), ldy);
+    ops::gemm_xwt_f32(d.M, d.N, d.K, x.data(), ldx, w.data(), b.data(), fast.data(), ldy, 2);
     ops::gemm_xwt_f32_portable(d.M, d.N, d.K, x.data(), ldx, w.data(), b.data(), portable.data(),
                                ldy);
     for (int64_t m = 0; m < d.M; ++m) {

@@ -1,5 +1,5 @@
 // qrt_bench_cpu: Linear y = x·Wᵀ + b with W [4096, 4096] at M = 1, 32, 256 rows, three ways:
-//   f32   gemm_xwt_f32 (the reference Linear kernel's product), N split over the threads here;
+//   f32   gemm_xwt_f32 (the f32 Linear kernel's product) on --threads threads;
 //   int8  dynamic W8A8 as the runtime's fast int8 Linear runs it: per-row symmetric quantization
 //         of x (quantize_row_symmetric_checked), gemm_s8s8_s32_packed, then the epilogue
 //         y = s_x[m]·s_w[n]·acc + b (docs/quantization.md §3), weight quantized and packed offline;
@@ -211,11 +211,8 @@ std::vector<LinearRow> bench_linear(const Options& o) {
     std::vector<int32_t> acc(m * kOut);
 
     const double f32_ms = median_ms(o, [&] {
-      qrt::ops::parallel_split(kOut, 16, o.threads, [&](std::size_t n0, std::size_t n1) {
-        qrt::ops::gemm_xwt_f32(static_cast<int64_t>(m), static_cast<int64_t>(n1 - n0),
-                               static_cast<int64_t>(kIn), x.data(), kIn, w.data() + n0 * kIn,
-                               bias.data() + n0, y_f32.data() + n0, kOut);
-      });
+      qrt::ops::gemm_xwt_f32(static_cast<int64_t>(m), kOut, kIn, x.data(), kIn, w.data(),
+                             bias.data(), y_f32.data(), kOut, o.threads);
     });
     const double int8_ms = median_ms(o, [&] {
       for (std::size_t i = 0; i < m; ++i) {

@@ -51,7 +51,7 @@ void gemm_xwt_parallel(int64_t R, int64_t N, int64_t K, const float* a, int64_t 
   ops::parallel_split(static_cast<std::size_t>(R), kRowGrain, threads_for(R * N * K),
                       [&](std::size_t begin, std::size_t end) {
                         ops::gemm_xwt_f32(static_cast<int64_t>(end - begin), N, K, a + begin * lda,
-                                          lda, b, bias, out + begin * ldo, ldo);
+                                          lda, b, bias, out + begin * ldo, ldo, 1);
                       });
 }
 
@@ -64,8 +64,8 @@ void accumulate_gemm_xwt(int64_t R, int64_t N, int64_t K, const float* a, int64_
                       [&](std::size_t begin, std::size_t end) {
                         const int64_t rows = static_cast<int64_t>(end - begin);
                         float* rows_out = block.get() + begin * N;
-                        ops::gemm_xwt_f32(rows, N, K, a + begin * lda, lda, b, nullptr, rows_out,
-                                          N);
+                        ops::gemm_xwt_f32(rows, N, K, a + begin * lda, lda, b, nullptr, rows_out, N,
+                                          1);
                         for (int64_t r = 0; r < rows; ++r)
                           accumulate(out + (begin + r) * ldo, rows_out + r * N, N);
                       });
