@@ -35,11 +35,18 @@ class Int8DynamicProjection final : public Projection {
         node_label_(std::move(node_label)),
         input_(std::move(input)) {}
 
+  // Any |x| >= threshold: an outlier column. A whole-row max (no early exit) so the loop
+  // vectorizes: the fast projection asks this on every call, an LSTM on every step. NaN is no
+  // outlier (the comparison is false), as in find_outliers.
   bool rows_interact(int64_t rows, const float* x, int64_t ldx) const override {
     if (threshold_ <= 0.0f) return false;
-    for (int64_t m = 0; m < rows; ++m)
-      for (int64_t k = 0; k < K_; ++k)
-        if (std::fabs(x[m * ldx + k]) >= threshold_) return true;
+    for (int64_t m = 0; m < rows; ++m) {
+      const float* xr = x + m * ldx;
+      float row_max = 0.0f;
+#pragma omp simd reduction(max : row_max)
+      for (int64_t k = 0; k < K_; ++k) row_max = std::max(row_max, std::fabs(xr[k]));
+      if (row_max >= threshold_) return true;
+    }
     return false;
   }
 
