@@ -5,6 +5,7 @@
 
 #include "ops/cpu_parallel.h"
 #include "ops/gemm_f32.h"
+#include "ops/quantized/lane_packed_gemm.h"
 #include "train/gradients/gradient_support.h"
 
 namespace qrt::train {
@@ -22,9 +23,43 @@ constexpr std::size_t kRowGrain = 4;
 // apart, collide in the same L1 sets).
 constexpr int64_t kTransposeTile = 16;
 
+// Rows from which a product first packs b by lanes (ops/quantized/lane_packed_gemm.h: one copy
+// of b, N·K floats, then 16 outputs per vector and no horizontal sum per output). The per-step
+// products of an LSTM (B rows) stay on gemm_xwt_f32, where packing every step would cost about
+// what it saves; the B·T-row ones (input projections, their backward, the weight gradients) gain.
+constexpr int64_t kMinRowsToPack = 256;
+
 std::size_t threads_for(int64_t macs) {
   return macs < kMinParallelMacs ? 1 : ops::default_cpu_threads();
 }
+
+// out[r·ldo + n] = Σ_k a[r·lda + k] · b[n·K + k] + (bias ? bias[n] : 0) for any rows of a·bᵀ, on
+// the calling thread: lane-packed when the product is large enough to pay for the packing (done
+// here, before any thread starts), gemm_xwt_f32 otherwise. Each output is the same whichever rows
+// a call covers.
+class RowProduct {
+ public:
+  RowProduct(int64_t R, int64_t N, int64_t K, const float* b) : N_(N), K_(K), b_(b) {
+    if (R >= kMinRowsToPack && K > 0 && ops::quantized::weight_only_gemm_available())
+      packed_ =
+          ops::quantized::pack_weights_by_lanes(b, ops::quantized::WeightCode::kF32, N, K, nullptr);
+  }
+
+  void operator()(int64_t rows, const float* a, int64_t lda, const float* bias, float* out,
+                  int64_t ldo) const {
+    if (!packed_.bytes.empty()) {
+      ops::quantized::lane_packed_gemm(packed_, a, lda, rows, bias, out, ldo,
+                                       ops::quantized::OutputRounding::kNone, 1);
+      return;
+    }
+    ops::gemm_xwt_f32(rows, N_, K_, a, lda, b_, bias, out, ldo, 1);
+  }
+
+ private:
+  int64_t N_, K_;
+  const float* b_;
+  ops::quantized::LanePackedWeights packed_;
+};
 
 }  // namespace
 
@@ -48,10 +83,11 @@ FloatBuffer transposed(const float* src, int64_t rows, int64_t cols, int64_t ld)
 void gemm_xwt_parallel(int64_t R, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                        const float* bias, float* out, int64_t ldo) {
   if (R == 0 || N == 0) return;
+  const RowProduct product(R, N, K, b);
   ops::parallel_split(static_cast<std::size_t>(R), kRowGrain, threads_for(R * N * K),
                       [&](std::size_t begin, std::size_t end) {
-                        ops::gemm_xwt_f32(static_cast<int64_t>(end - begin), N, K, a + begin * lda,
-                                          lda, b, bias, out + begin * ldo, ldo, 1);
+                        product(static_cast<int64_t>(end - begin), a + begin * lda, lda, bias,
+                                out + begin * ldo, ldo);
                       });
 }
 
@@ -60,12 +96,12 @@ void accumulate_gemm_xwt(int64_t R, int64_t N, int64_t K, const float* a, int64_
                          const float* b, float* out, int64_t ldo) {
   if (R == 0 || N == 0 || K == 0) return;
   const FloatBuffer block = uninitialized_floats(R * N);
+  const RowProduct product(R, N, K, b);
   ops::parallel_split(static_cast<std::size_t>(R), kRowGrain, threads_for(R * N * K),
                       [&](std::size_t begin, std::size_t end) {
                         const int64_t rows = static_cast<int64_t>(end - begin);
                         float* rows_out = block.get() + begin * N;
-                        ops::gemm_xwt_f32(rows, N, K, a + begin * lda, lda, b, nullptr, rows_out, N,
-                                          1);
+                        product(rows, a + begin * lda, lda, nullptr, rows_out, N);
                         for (int64_t r = 0; r < rows; ++r)
                           accumulate(out + (begin + r) * ldo, rows_out + r * N, N);
                       });

@@ -23,8 +23,9 @@ FloatBuffer uninitialized_floats(int64_t n);
 FloatBuffer transposed(const float* src, int64_t rows, int64_t cols, int64_t ld);
 
 // out[r·ldo + n] = Σ_k a[r·lda + k] · b[n·K + k] + (bias ? bias[n] : 0)   for r < R, n < N: the
-// forward product gemm_xwt_f32 on both cores. Rows are split at multiples of four, the GEMM's row
-// group, so every output is bit-identical to a single gemm_xwt_f32 call.
+// forward product on both cores: gemm_xwt_f32, or from 256 rows the lane-packed GEMM on a packed
+// copy of b (faster there; each output rounds differently from gemm_xwt_f32's by float rounding).
+// Rows are split at multiples of four, and each output is the same however the rows are split.
 void gemm_xwt_parallel(int64_t R, int64_t N, int64_t K, const float* a, int64_t lda, const float* b,
                        const float* bias, float* out, int64_t ldo);
 
