@@ -12,9 +12,11 @@ namespace qrt::train {
 
 namespace {
 
-// Multiply-adds below which one thread does the whole product: a thread start costs tens of
-// microseconds, about 2^18 multiply-adds of the vectorized GEMM.
-constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
+// Multiply-adds below which one thread does the whole product. A thread start and join costs
+// ~50 us here, the time of 2^21-2^22 multiply-adds of these GEMMs; at 2^18 an LSTM's per-step
+// 64-row products each started a thread (~400 per fine-tune step). At 2^23 a fine-tune step of
+// the forecaster took 425-547 ms against 471-574 ms (six alternations), outputs unchanged.
+constexpr int64_t kMinParallelMacs = int64_t{1} << 23;
 // Output rows per chunk: ops/gemm_f32 processes rows four at a time.
 constexpr std::size_t kRowGrain = 4;
 // Transpose tile: 16×16 floats. Inside a tile the writes run along contiguous destination rows
